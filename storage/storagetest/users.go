@@ -1,0 +1,255 @@
+package storagetest
+
+import (
+	"reflect"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/madfam-org/janua/storage"
+)
+
+func newUser(email string) *storage.User {
+	return &storage.User{
+		Email: email,
+		Claims: map[string]any{
+			"name":    "Buffy Summers",
+			"address": map[string]any{"locality": "Sunnydale", "country": "US"},
+		},
+	}
+}
+
+func testUsers(t *testing.T, b Backend) {
+	t.Run("CreateGetByIDAndEmail", func(t *testing.T) {
+		h := newHarness(t, b)
+		u := newUser("Buffy@Example.com")
+		if err := h.store.CreateUser(h.ctx, u, ""); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := uuid.Parse(u.ID); err != nil || u.Revision != 1 || u.EmailKey != "buffy@example.com" {
+			t.Fatalf("created %+v", u)
+		}
+		got, err := h.store.GetUser(h.ctx, u.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.Email != "Buffy@Example.com" || !reflect.DeepEqual(got.Claims, u.Claims) || !got.CreatedAt.Equal(h.clock.Now().Truncate(time.Microsecond)) {
+			t.Fatalf("got %+v, want %+v", got, u)
+		}
+		byEmail, err := h.store.GetUserByEmail(h.ctx, "  BUFFY@example.COM ")
+		if err != nil || byEmail.ID != u.ID {
+			t.Fatalf("by email: %v %v", byEmail, err)
+		}
+	})
+
+	t.Run("DuplicateEmailCaseInsensitive", func(t *testing.T) {
+		h := newHarness(t, b)
+		if err := h.store.CreateUser(h.ctx, newUser("willow@example.com"), ""); err != nil {
+			t.Fatal(err)
+		}
+		err := h.store.CreateUser(h.ctx, newUser("WILLOW@example.com"), "")
+		if !is(err, storage.ErrAlreadyExists) {
+			t.Fatalf("duplicate email: %v, want ErrAlreadyExists", err)
+		}
+	})
+
+	t.Run("DuplicateIDIsAlreadyExists", func(t *testing.T) {
+		h := newHarness(t, b)
+		u := newUser("a@example.com")
+		if err := h.store.CreateUser(h.ctx, u, ""); err != nil {
+			t.Fatal(err)
+		}
+		v := newUser("b@example.com")
+		v.ID = u.ID
+		if err := h.store.CreateUser(h.ctx, v, ""); !is(err, storage.ErrAlreadyExists) {
+			t.Fatalf("duplicate id: %v", err)
+		}
+	})
+
+	t.Run("NotFound", func(t *testing.T) {
+		h := newHarness(t, b)
+		for _, id := range []string{uuid.NewString(), "not-a-uuid", "", "'; DROP TABLE users; --"} {
+			if _, err := h.store.GetUser(h.ctx, id); !is(err, storage.ErrNotFound) {
+				t.Errorf("GetUser(%q): %v, want ErrNotFound", id, err)
+			}
+			if err := h.store.DeleteUser(h.ctx, id); !is(err, storage.ErrNotFound) {
+				t.Errorf("DeleteUser(%q): %v, want ErrNotFound", id, err)
+			}
+			if err := h.store.SetUserDisabled(h.ctx, id, true); !is(err, storage.ErrNotFound) {
+				t.Errorf("SetUserDisabled(%q): %v, want ErrNotFound", id, err)
+			}
+		}
+		if _, err := h.store.GetUserByEmail(h.ctx, "nobody@example.com"); !is(err, storage.ErrNotFound) {
+			t.Errorf("GetUserByEmail: %v, want ErrNotFound", err)
+		}
+	})
+
+	t.Run("ListPages", func(t *testing.T) {
+		h := newHarness(t, b)
+		var ids []string
+		for _, e := range []string{"1@x.io", "2@x.io", "3@x.io", "4@x.io", "5@x.io"} {
+			u := newUser(e)
+			if err := h.store.CreateUser(h.ctx, u, ""); err != nil {
+				t.Fatal(err)
+			}
+			ids = append(ids, u.ID)
+		}
+		var seen []string
+		after := ""
+		for pages := 0; pages < 10; pages++ {
+			us, next, err := h.store.ListUsers(h.ctx, storage.Page{After: after, Limit: 2})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, u := range us {
+				seen = append(seen, u.ID)
+			}
+			if next == "" {
+				break
+			}
+			after = next
+		}
+		if !reflect.DeepEqual(seen, ids) {
+			t.Fatalf("paged %v, want creation order %v", seen, ids)
+		}
+	})
+
+	t.Run("UpdateWithRevision", func(t *testing.T) {
+		h := newHarness(t, b)
+		u := newUser("xander@example.com")
+		if err := h.store.CreateUser(h.ctx, u, ""); err != nil {
+			t.Fatal(err)
+		}
+		stale := *u
+		u.Email = "Xander@Sunnydale.edu"
+		u.EmailVerified = true
+		u.Claims = map[string]any{"nickname": "Xan"}
+		h.clock.Advance(time.Second)
+		if err := h.store.UpdateUser(h.ctx, u); err != nil {
+			t.Fatal(err)
+		}
+		got, _ := h.store.GetUser(h.ctx, u.ID)
+		if got.Revision != 2 || got.EmailKey != "xander@sunnydale.edu" || !got.EmailVerified || got.Claims["nickname"] != "Xan" || !got.UpdatedAt.After(got.CreatedAt) {
+			t.Fatalf("after update: %+v", got)
+		}
+		stale.Email = "lost@example.com"
+		if err := h.store.UpdateUser(h.ctx, &stale); !is(err, storage.ErrConflict) {
+			t.Fatalf("stale update: %v, want ErrConflict", err)
+		}
+		ghost := newUser("ghost@example.com")
+		ghost.ID, ghost.Revision = uuid.NewString(), 1
+		if err := h.store.UpdateUser(h.ctx, ghost); !is(err, storage.ErrNotFound) {
+			t.Fatalf("update of missing user: %v, want ErrNotFound", err)
+		}
+	})
+
+	t.Run("ConcurrentUpdatesOneWins", func(t *testing.T) {
+		h := newHarness(t, b)
+		u := newUser("giles@example.com")
+		if err := h.store.CreateUser(h.ctx, u, ""); err != nil {
+			t.Fatal(err)
+		}
+		const writers = 8
+		errs := make([]error, writers)
+		var wg sync.WaitGroup
+		for i := range writers {
+			wg.Go(func() {
+				c := *u
+				c.Claims = map[string]any{"nickname": string(rune('a' + i))}
+				errs[i] = h.store.UpdateUser(h.ctx, &c)
+			})
+		}
+		wg.Wait()
+		wins := 0
+		for _, err := range errs {
+			switch {
+			case err == nil:
+				wins++
+			case !is(err, storage.ErrConflict):
+				t.Fatalf("concurrent update: %v, want nil or ErrConflict", err)
+			}
+		}
+		if wins != 1 {
+			t.Fatalf("%d concurrent updates of one revision succeeded, want exactly 1", wins)
+		}
+		got, _ := h.store.GetUser(h.ctx, u.ID)
+		if got.Revision != 2 {
+			t.Fatalf("revision %d, want 2", got.Revision)
+		}
+	})
+
+	t.Run("DisableEnable", func(t *testing.T) {
+		h := newHarness(t, b)
+		u := newUser("spike@example.com")
+		if err := h.store.CreateUser(h.ctx, u, ""); err != nil {
+			t.Fatal(err)
+		}
+		if err := h.store.SetUserDisabled(h.ctx, u.ID, true); err != nil {
+			t.Fatal(err)
+		}
+		got, _ := h.store.GetUser(h.ctx, u.ID)
+		if !got.Disabled() || !got.DisabledAt.Equal(h.clock.Now().Truncate(time.Microsecond)) {
+			t.Fatalf("disabled: %+v", got.DisabledAt)
+		}
+		if err := h.store.SetUserDisabled(h.ctx, u.ID, false); err != nil {
+			t.Fatal(err)
+		}
+		got, _ = h.store.GetUser(h.ctx, u.ID)
+		if got.Disabled() {
+			t.Fatal("still disabled after enabling")
+		}
+	})
+
+	t.Run("DeleteCascades", func(t *testing.T) {
+		h := newHarness(t, b)
+		u := newUser("anya@example.com")
+		if err := h.store.CreateUser(h.ctx, u, "$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA"); err != nil {
+			t.Fatal(err)
+		}
+		bs := newSession(h, u.ID)
+		if err := h.store.DeleteUser(h.ctx, u.ID); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := h.store.GetPasswordHash(h.ctx, u.ID); !is(err, storage.ErrNotFound) {
+			t.Fatalf("password after delete: %v", err)
+		}
+		if _, err := h.store.GetBrowserSession(h.ctx, bs.ID); !is(err, storage.ErrNotFound) {
+			t.Fatalf("session after delete: %v", err)
+		}
+	})
+}
+
+func testPasswords(t *testing.T, b Backend) {
+	h := newHarness(t, b)
+	u := newUser("tara@example.com")
+	if err := h.store.CreateUser(h.ctx, u, "hash-1"); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := h.store.GetPasswordHash(h.ctx, u.ID); err != nil || got != "hash-1" {
+		t.Fatalf("hash %q %v", got, err)
+	}
+	if err := h.store.SetPasswordHash(h.ctx, u.ID, "hash-2"); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := h.store.GetPasswordHash(h.ctx, u.ID); got != "hash-2" {
+		t.Fatalf("hash %q after replace", got)
+	}
+	v := newUser("dawn@example.com")
+	if err := h.store.CreateUser(h.ctx, v, ""); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := h.store.GetPasswordHash(h.ctx, v.ID); !is(err, storage.ErrNotFound) {
+		t.Fatalf("user without password: %v", err)
+	}
+	if err := h.store.SetPasswordHash(h.ctx, v.ID, "hash-3"); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := h.store.GetPasswordHash(h.ctx, v.ID); got != "hash-3" {
+		t.Fatalf("first password %q", got)
+	}
+	if err := h.store.SetPasswordHash(h.ctx, uuid.NewString(), "x"); !is(err, storage.ErrNotFound) {
+		t.Fatalf("password for a missing user: %v, want ErrNotFound", err)
+	}
+}

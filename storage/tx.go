@@ -1,0 +1,94 @@
+package storage
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+
+	"gorm.io/gorm"
+)
+
+// txKey carries the open transaction in a context.
+type txKey struct{}
+
+// BeginTX starts a transaction and returns a context that carries it; every
+// Store method called with that context runs inside it until Commit or
+// Rollback. This is fosite's storage.Transactional shape. Beginning inside a
+// context that already carries a transaction is an error: fosite never
+// nests, and silent nesting would hide a commit that does not commit.
+func (s *Store) BeginTX(ctx context.Context) (context.Context, error) {
+	if _, ok := ctx.Value(txKey{}).(*gorm.DB); ok {
+		return ctx, errors.New("storage: transaction already open in this context")
+	}
+	tx := s.gdb.WithContext(ctx).Begin()
+	if tx.Error != nil {
+		return ctx, fmt.Errorf("storage: begin: %w", mapError(tx.Error))
+	}
+	return context.WithValue(ctx, txKey{}, tx), nil
+}
+
+// Commit commits the transaction carried by ctx.
+func (s *Store) Commit(ctx context.Context) error {
+	tx, ok := ctx.Value(txKey{}).(*gorm.DB)
+	if !ok {
+		return errors.New("storage: commit without a transaction")
+	}
+	if err := tx.Commit().Error; err != nil {
+		return fmt.Errorf("storage: commit: %w", mapError(err))
+	}
+	return nil
+}
+
+// Rollback aborts the transaction carried by ctx. Rolling back a transaction
+// that already ended is not an error, so it can be deferred.
+func (s *Store) Rollback(ctx context.Context) error {
+	tx, ok := ctx.Value(txKey{}).(*gorm.DB)
+	if !ok {
+		return errors.New("storage: rollback without a transaction")
+	}
+	if err := tx.Rollback().Error; err != nil && !isTxDone(err) {
+		return fmt.Errorf("storage: rollback: %w", err)
+	}
+	return nil
+}
+
+// InTx runs fn in a transaction: it joins the one ctx already carries, or
+// begins one, commits when fn returns nil and rolls back otherwise (and on
+// panic, which it re-raises).
+func (s *Store) InTx(ctx context.Context, fn func(ctx context.Context) error) (err error) {
+	if _, ok := ctx.Value(txKey{}).(*gorm.DB); ok {
+		return fn(ctx)
+	}
+	txCtx, err := s.BeginTX(ctx)
+	if err != nil {
+		return err
+	}
+	committed := false
+	defer func() {
+		if !committed {
+			_ = s.Rollback(txCtx)
+		}
+	}()
+	if err := fn(txCtx); err != nil {
+		return err
+	}
+	if err := s.Commit(txCtx); err != nil {
+		return err
+	}
+	committed = true
+	return nil
+}
+
+// db is the handle a method must use: the context's transaction if there is
+// one, else the pool, bound to ctx for cancellation.
+func (s *Store) db(ctx context.Context) *gorm.DB {
+	if tx, ok := ctx.Value(txKey{}).(*gorm.DB); ok {
+		return tx
+	}
+	return s.gdb.WithContext(ctx)
+}
+
+func isTxDone(err error) bool {
+	return errors.Is(err, gorm.ErrInvalidTransaction) || errors.Is(err, sql.ErrTxDone)
+}

@@ -1,0 +1,502 @@
+package main
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/netip"
+	"net/url"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/spf13/pflag"
+	"gopkg.in/yaml.v3"
+
+	"github.com/madfam-org/janua/storage"
+)
+
+// Environments.
+const (
+	envDevelopment = "development"
+	envProduction  = "production"
+)
+
+// defaultIssuer is the development issuer; production refuses it.
+const defaultIssuer = "http://localhost:4100"
+
+// Config is Janua's effective configuration. It is built in layers:
+// defaults < YAML file (--config) < JANUA_* environment < command-line flags.
+// Secrets may come from a file named by the *_FILE variable instead.
+type Config struct {
+	Env     string `yaml:"env"`
+	Issuer  string `yaml:"issuer"`
+	DataDir string `yaml:"data_dir"`
+	// Secret is the key-encryption secret (JANUA_SECRET).
+	Secret    string          `yaml:"secret"`
+	HTTP      HTTPConfig      `yaml:"http"`
+	Database  DatabaseConfig  `yaml:"database"`
+	Redis     RedisConfig     `yaml:"redis"`
+	Log       LogConfig       `yaml:"log"`
+	GC        GCConfig        `yaml:"gc"`
+	Passwords PasswordsConfig `yaml:"passwords"`
+	Templates TemplatesConfig `yaml:"templates"`
+}
+
+// HTTPConfig is the listener.
+type HTTPConfig struct {
+	Addr string `yaml:"addr"`
+	// TrustedProxies are the CIDRs whose X-Forwarded-For is believed.
+	TrustedProxies  []string      `yaml:"trusted_proxies"`
+	ShutdownTimeout time.Duration `yaml:"shutdown_timeout"`
+}
+
+// DatabaseConfig selects the database.
+type DatabaseConfig struct {
+	// URL is postgres://… or sqlite:PATH; empty means sqlite:<data_dir>/janua.db.
+	URL          string `yaml:"url"`
+	MaxOpenConns int    `yaml:"max_open_conns"`
+}
+
+// RedisConfig enables shared hot state; an empty URL keeps it in memory.
+type RedisConfig struct {
+	URL    string `yaml:"url"`
+	Prefix string `yaml:"prefix"`
+}
+
+// LogConfig sets the log level and format.
+type LogConfig struct {
+	Level  string `yaml:"level"`
+	Format string `yaml:"format"` // auto (text in development, JSON in production), text, json
+}
+
+// GCConfig schedules garbage collection of expired rows.
+type GCConfig struct {
+	Interval       time.Duration `yaml:"interval"`
+	AuditRetention time.Duration `yaml:"audit_retention"`
+}
+
+// PasswordsConfig is the password policy and argon2id cost.
+type PasswordsConfig struct {
+	MinLength int          `yaml:"min_length"`
+	Argon2    Argon2Config `yaml:"argon2"`
+}
+
+// Argon2Config is the argon2id cost (RFC 9106) and the bound on concurrent
+// hashes, which caps memory: MaxConcurrent × MemoryKiB.
+type Argon2Config struct {
+	MemoryKiB     uint32 `yaml:"memory_kib"`
+	Iterations    uint32 `yaml:"iterations"`
+	Parallelism   uint8  `yaml:"parallelism"`
+	MaxConcurrent int    `yaml:"max_concurrent"`
+}
+
+// TemplatesConfig lets an operator override embedded pages (theming).
+type TemplatesConfig struct {
+	Dir string `yaml:"dir"`
+}
+
+// defaultConfig is the zero-configuration development setup.
+func defaultConfig() Config {
+	return Config{
+		Env:     envDevelopment,
+		Issuer:  defaultIssuer,
+		DataDir: "./data",
+		HTTP:    HTTPConfig{Addr: ":4100", ShutdownTimeout: 15 * time.Second},
+		Redis:   RedisConfig{Prefix: "janua:"},
+		Log:     LogConfig{Level: "info", Format: "auto"},
+		GC:      GCConfig{Interval: 10 * time.Minute, AuditRetention: 90 * 24 * time.Hour},
+		Passwords: PasswordsConfig{
+			MinLength: 12,
+			// OWASP's argon2id baseline: m=19 MiB, t=2, p=1.
+			Argon2: Argon2Config{MemoryKiB: 19 * 1024, Iterations: 2, Parallelism: 1, MaxConcurrent: 4},
+		},
+	}
+}
+
+// setting is one configuration key with its environment variable and flag.
+type setting struct {
+	key    string // YAML path
+	env    string
+	flag   string
+	usage  string
+	secret bool // redacted when printed; may come from env+"_FILE"
+	ptr    any  // *string, *int, *bool, *time.Duration, *[]string, *uint32, *uint8
+}
+
+// settings lists every key of c, in the order `janua config` prints them.
+func settings(c *Config) []setting {
+	return []setting{
+		{"env", "JANUA_ENV", "env", "development or production", false, &c.Env},
+		{"issuer", "JANUA_ISSUER", "issuer", "public issuer URL (https in production)", false, &c.Issuer},
+		{"data_dir", "JANUA_DATA_DIR", "data-dir", "directory for the SQLite database and the development secret", false, &c.DataDir},
+		{"secret", "JANUA_SECRET", "", "key-encryption secret (≥ 32 characters); required in production", true, &c.Secret},
+		{"http.addr", "JANUA_HTTP_ADDR", "http-addr", "listen address", false, &c.HTTP.Addr},
+		{"http.trusted_proxies", "JANUA_TRUSTED_PROXIES", "trusted-proxies", "comma-separated CIDRs whose X-Forwarded-For is trusted", false, &c.HTTP.TrustedProxies},
+		{"http.shutdown_timeout", "JANUA_SHUTDOWN_TIMEOUT", "shutdown-timeout", "how long SIGTERM waits for in-flight requests", false, &c.HTTP.ShutdownTimeout},
+		{"database.url", "JANUA_DATABASE_URL", "database-url", "postgres://… or sqlite:PATH (default sqlite:<data_dir>/janua.db)", true, &c.Database.URL},
+		{"database.max_open_conns", "JANUA_DATABASE_MAX_OPEN_CONNS", "", "connection pool size (0: per-dialect default)", false, &c.Database.MaxOpenConns},
+		{"redis.url", "JANUA_REDIS_URL", "redis-url", "redis://… for shared hot state across instances (default: in memory)", true, &c.Redis.URL},
+		{"redis.prefix", "JANUA_REDIS_PREFIX", "", "key prefix in Redis", false, &c.Redis.Prefix},
+		{"log.level", "JANUA_LOG_LEVEL", "log-level", "debug, info, warn or error", false, &c.Log.Level},
+		{"log.format", "JANUA_LOG_FORMAT", "log-format", "auto, text or json", false, &c.Log.Format},
+		{"gc.interval", "JANUA_GC_INTERVAL", "", "how often expired rows are deleted (0 disables)", false, &c.GC.Interval},
+		{"gc.audit_retention", "JANUA_AUDIT_RETENTION", "", "how long audit events are kept (0 keeps them forever)", false, &c.GC.AuditRetention},
+		{"passwords.min_length", "JANUA_PASSWORD_MIN_LENGTH", "", "minimum password length", false, &c.Passwords.MinLength},
+		{"passwords.argon2.memory_kib", "JANUA_ARGON2_MEMORY_KIB", "", "argon2id memory per hash, KiB", false, &c.Passwords.Argon2.MemoryKiB},
+		{"passwords.argon2.iterations", "JANUA_ARGON2_ITERATIONS", "", "argon2id passes", false, &c.Passwords.Argon2.Iterations},
+		{"passwords.argon2.parallelism", "JANUA_ARGON2_PARALLELISM", "", "argon2id lanes", false, &c.Passwords.Argon2.Parallelism},
+		{"passwords.argon2.max_concurrent", "JANUA_ARGON2_MAX_CONCURRENT", "", "password hashes computed at once (bounds memory)", false, &c.Passwords.Argon2.MaxConcurrent},
+		{"templates.dir", "JANUA_TEMPLATES_DIR", "", "directory of page templates that override the embedded ones", false, &c.Templates.Dir},
+	}
+}
+
+// problems collects every configuration error so one message names them all.
+type problems []string
+
+func (p *problems) add(format string, args ...any) { *p = append(*p, fmt.Sprintf(format, args...)) }
+
+func (p problems) err() error {
+	if len(p) == 0 {
+		return nil
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "invalid configuration (%d problem", len(p))
+	if len(p) > 1 {
+		b.WriteString("s")
+	}
+	b.WriteString("):")
+	for _, s := range p {
+		b.WriteString("\n  - ")
+		b.WriteString(s)
+	}
+	return errors.New(b.String())
+}
+
+// loadConfig builds the effective configuration from its layers and
+// validates it. Every problem, from any layer, is reported in one error.
+func loadConfig(path string, getenv func(string) string, flags *pflag.FlagSet) (Config, error) {
+	c := defaultConfig()
+	var probs problems
+	if path != "" {
+		raw, err := os.ReadFile(path)
+		if err != nil {
+			return c, fmt.Errorf("config file: %w", err)
+		}
+		dec := yaml.NewDecoder(bytes.NewReader(raw))
+		dec.KnownFields(true)
+		if err := dec.Decode(&c); err != nil && !errors.Is(err, io.EOF) {
+			var te *yaml.TypeError
+			if errors.As(err, &te) {
+				for _, e := range te.Errors {
+					probs.add("%s: %s", path, e)
+				}
+			} else {
+				probs.add("%s: %v", path, err)
+			}
+		}
+	}
+	for _, s := range settings(&c) {
+		val, fromFile, ok := lookupEnv(s, getenv, &probs)
+		if !ok {
+			continue
+		}
+		if err := setValue(s.ptr, val); err != nil {
+			src := s.env
+			if fromFile {
+				src = s.env + "_FILE"
+			}
+			probs.add("%s: %v", src, err)
+		}
+	}
+	if flags != nil {
+		for _, s := range settings(&c) {
+			if s.flag == "" {
+				continue
+			}
+			f := flags.Lookup(s.flag)
+			if f == nil || !f.Changed {
+				continue
+			}
+			if err := setValue(s.ptr, f.Value.String()); err != nil {
+				probs.add("--%s: %v", s.flag, err)
+			}
+		}
+	}
+	probs = append(probs, c.validate()...)
+	return c, probs.err()
+}
+
+// lookupEnv returns the setting's value from JANUA_X or, for secrets, from
+// the file named by JANUA_X_FILE.
+func lookupEnv(s setting, getenv func(string) string, probs *problems) (val string, fromFile, ok bool) {
+	direct := getenv(s.env)
+	file := ""
+	if s.secret {
+		file = getenv(s.env + "_FILE")
+	}
+	switch {
+	case direct != "" && file != "":
+		probs.add("%s and %s_FILE are both set; set one", s.env, s.env)
+		return "", false, false
+	case file != "":
+		b, err := os.ReadFile(file)
+		if err != nil {
+			probs.add("%s_FILE: %v", s.env, err)
+			return "", true, false
+		}
+		return strings.TrimRight(string(b), "\r\n"), true, true
+	case direct != "":
+		return direct, false, true
+	}
+	return "", false, false
+}
+
+// setValue parses text into the setting's typed field.
+func setValue(ptr any, text string) error {
+	switch p := ptr.(type) {
+	case *string:
+		*p = text
+	case *int:
+		n, err := strconv.Atoi(strings.TrimSpace(text))
+		if err != nil {
+			return fmt.Errorf("%q is not an integer", text)
+		}
+		*p = n
+	case *uint32:
+		n, err := strconv.ParseUint(strings.TrimSpace(text), 10, 32)
+		if err != nil {
+			return fmt.Errorf("%q is not a non-negative integer", text)
+		}
+		*p = uint32(n)
+	case *uint8:
+		n, err := strconv.ParseUint(strings.TrimSpace(text), 10, 8)
+		if err != nil {
+			return fmt.Errorf("%q is not an integer from 0 to 255", text)
+		}
+		*p = uint8(n)
+	case *bool:
+		b, err := strconv.ParseBool(strings.TrimSpace(text))
+		if err != nil {
+			return fmt.Errorf("%q is not true or false", text)
+		}
+		*p = b
+	case *time.Duration:
+		d, err := time.ParseDuration(strings.TrimSpace(text))
+		if err != nil {
+			return fmt.Errorf("%q is not a duration (like 90s, 15m, 24h)", text)
+		}
+		*p = d
+	case *[]string:
+		// pflag's string slices print as [a,b]; accept that and plain a,b.
+		text = strings.TrimSuffix(strings.TrimPrefix(strings.TrimSpace(text), "["), "]")
+		var out []string
+		for _, part := range strings.Split(text, ",") {
+			if part = strings.TrimSpace(part); part != "" {
+				out = append(out, part)
+			}
+		}
+		*p = out
+	default:
+		return fmt.Errorf("unsupported setting type %T", ptr)
+	}
+	return nil
+}
+
+// formatValue renders a setting for `janua config`.
+func formatValue(ptr any) any {
+	switch p := ptr.(type) {
+	case *string:
+		return *p
+	case *int:
+		return *p
+	case *uint32:
+		return *p
+	case *uint8:
+		return *p
+	case *bool:
+		return *p
+	case *time.Duration:
+		return p.String()
+	case *[]string:
+		if *p == nil {
+			return []string{}
+		}
+		return *p
+	}
+	return nil
+}
+
+// databaseURL is the effective database URL: the configured one, or the
+// embedded SQLite file in the data directory.
+func (c *Config) databaseURL() string {
+	if c.Database.URL != "" {
+		return c.Database.URL
+	}
+	return "sqlite:" + filepath.Join(c.DataDir, "janua.db")
+}
+
+// production reports whether JANUA_ENV=production.
+func (c *Config) production() bool { return c.Env == envProduction }
+
+// validate returns every problem with c. Production adds its own rules: a
+// real secret, an https issuer, and no development default left in place.
+func (c *Config) validate() problems {
+	var p problems
+	if c.Env != envDevelopment && c.Env != envProduction {
+		p.add("env: %q must be %q or %q", c.Env, envDevelopment, envProduction)
+	}
+	issuerHTTPS := false
+	if u, err := url.Parse(c.Issuer); err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https") {
+		p.add("issuer: %q must be an absolute http(s) URL", c.Issuer)
+	} else {
+		issuerHTTPS = u.Scheme == "https"
+		if u.RawQuery != "" || u.Fragment != "" || u.User != nil {
+			p.add("issuer: %q must not carry a query, fragment or user info (OIDC Discovery §3)", c.Issuer)
+		}
+	}
+	if c.DataDir == "" {
+		p.add("data_dir: must not be empty")
+	}
+	if _, port, err := net.SplitHostPort(c.HTTP.Addr); err != nil || port == "" {
+		p.add("http.addr: %q must be host:port or :port", c.HTTP.Addr)
+	} else if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 {
+		p.add("http.addr: port %q is not a port number", port)
+	}
+	for _, cidr := range c.HTTP.TrustedProxies {
+		if _, err := netip.ParsePrefix(cidr); err != nil {
+			if _, err := netip.ParseAddr(cidr); err != nil {
+				p.add("http.trusted_proxies: %q is not an IP address or CIDR", cidr)
+			}
+		}
+	}
+	if c.HTTP.ShutdownTimeout <= 0 {
+		p.add("http.shutdown_timeout: must be positive")
+	}
+	if _, err := storage.ParseDatabaseURL(c.databaseURL()); err != nil {
+		p.add("database.url: %v", strings.TrimPrefix(err.Error(), "storage: "))
+	}
+	if c.Database.MaxOpenConns < 0 {
+		p.add("database.max_open_conns: must not be negative")
+	}
+	if c.Redis.URL != "" {
+		if err := checkRedisURL(c.Redis.URL); err != nil {
+			p.add("redis.url: %v", err)
+		}
+	}
+	if !slices.Contains([]string{"debug", "info", "warn", "error"}, c.Log.Level) {
+		p.add("log.level: %q must be debug, info, warn or error", c.Log.Level)
+	}
+	if !slices.Contains([]string{"auto", "text", "json"}, c.Log.Format) {
+		p.add("log.format: %q must be auto, text or json", c.Log.Format)
+	}
+	if c.GC.Interval < 0 {
+		p.add("gc.interval: must not be negative")
+	}
+	if c.GC.AuditRetention < 0 {
+		p.add("gc.audit_retention: must not be negative")
+	}
+	if c.Passwords.MinLength < 8 || c.Passwords.MinLength > 128 {
+		p.add("passwords.min_length: %d must be between 8 and 128 (NIST SP 800-63B §3.1.1.2)", c.Passwords.MinLength)
+	}
+	a := c.Passwords.Argon2
+	if a.MemoryKiB < 8*1024 {
+		p.add("passwords.argon2.memory_kib: %d is below 8192 (RFC 9106 §4 recommends at least 19 MiB)", a.MemoryKiB)
+	}
+	if a.Iterations < 1 {
+		p.add("passwords.argon2.iterations: must be at least 1")
+	}
+	if a.Parallelism < 1 {
+		p.add("passwords.argon2.parallelism: must be at least 1")
+	}
+	if a.MaxConcurrent < 1 {
+		p.add("passwords.argon2.max_concurrent: must be at least 1")
+	}
+	if c.Templates.Dir != "" {
+		if st, err := os.Stat(c.Templates.Dir); err != nil || !st.IsDir() {
+			p.add("templates.dir: %q is not a directory", c.Templates.Dir)
+		}
+	}
+	if c.production() {
+		if c.Secret == "" {
+			p.add("secret: JANUA_SECRET (or JANUA_SECRET_FILE) is required in production")
+		} else if len(c.Secret) < 32 {
+			p.add("secret: must be at least 32 characters in production")
+		}
+		if !issuerHTTPS {
+			p.add("issuer: must be https in production (OIDC Discovery §3), not %q", c.Issuer)
+		}
+		if c.Issuer == defaultIssuer {
+			p.add("issuer: the development default %q cannot be used in production", defaultIssuer)
+		}
+		if c.Database.URL == "" {
+			p.add("database.url: set JANUA_DATABASE_URL explicitly in production (the default SQLite file in data_dir is for development)")
+		}
+	}
+	return p
+}
+
+// checkRedisURL accepts redis://, rediss:// and a bare host:port.
+func checkRedisURL(raw string) error {
+	if strings.HasPrefix(raw, "redis://") || strings.HasPrefix(raw, "rediss://") || strings.HasPrefix(raw, "unix://") {
+		u, err := url.Parse(raw)
+		if err != nil || (u.Host == "" && u.Scheme != "unix") {
+			return fmt.Errorf("not a valid redis:// URL")
+		}
+		return nil
+	}
+	if _, _, err := net.SplitHostPort(raw); err != nil {
+		return fmt.Errorf("must be redis://host:port, rediss://host:port or host:port")
+	}
+	return nil
+}
+
+// redacted returns the effective configuration as ordered key/value pairs
+// with secrets hidden, for `janua config`.
+func (c *Config) redacted() []keyValue {
+	var out []keyValue
+	for _, s := range settings(c) {
+		v := formatValue(s.ptr)
+		if s.secret {
+			if str, _ := v.(string); str != "" {
+				switch s.key {
+				case "database.url":
+					if u, err := storage.ParseDatabaseURL(str); err == nil {
+						v = u.Redacted()
+					} else {
+						v = "(redacted)"
+					}
+				case "redis.url":
+					v = redactRedisURL(str)
+				default:
+					v = "(redacted)"
+				}
+			}
+		}
+		out = append(out, keyValue{Key: s.key, Value: v, Env: s.env})
+	}
+	return out
+}
+
+// keyValue is one line of `janua config`.
+type keyValue struct {
+	Key   string `json:"key"`
+	Value any    `json:"value"`
+	Env   string `json:"env"`
+}
+
+func redactRedisURL(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil || u.User == nil {
+		return raw
+	}
+	if _, ok := u.User.Password(); ok {
+		u.User = url.UserPassword(u.User.Username(), "xxxxx")
+	}
+	return u.String()
+}

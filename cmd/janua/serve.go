@@ -1,0 +1,158 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/labstack/echo/v4"
+	"github.com/labstack/echo/v4/middleware"
+	"github.com/spf13/cobra"
+
+	"github.com/madfam-org/janua/static"
+	"github.com/madfam-org/janua/storage"
+	"github.com/madfam-org/janua/templates"
+	"github.com/madfam-org/janua/web"
+)
+
+func (a *app) serveCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "serve",
+		Short: "Run the server (migrates the database first)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			c, err := a.config()
+			if err != nil {
+				return err
+			}
+			return a.serve(cmd.Context(), c)
+		},
+	}
+}
+
+// serve runs until ctx ends (SIGINT/SIGTERM), then drains in-flight requests.
+func (a *app) serve(ctx context.Context, c Config) error {
+	started := time.Now()
+	log := a.logger(c)
+
+	store, err := openStore(ctx, c, log)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	if _, err := store.Migrate(ctx); err != nil {
+		return err
+	}
+	hot, hotDesc, err := openHotState(ctx, c, log)
+	if err != nil {
+		return err
+	}
+	defer hot.Close()
+
+	e, err := a.newServer(c, log, store, hot)
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", c.HTTP.Addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", c.HTTP.Addr, err)
+	}
+	srv := &http.Server{
+		Handler:           e,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      60 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+
+	gcCtx, stopGC := context.WithCancel(ctx)
+	defer stopGC()
+	go store.RunGC(gcCtx, c.GC.Interval, storage.GCOptions{AuditRetention: c.GC.AuditRetention})
+
+	a.banner(c, store.Describe(), hotDesc, ln.Addr().String(), time.Since(started))
+	log.Info("janua ready", "addr", ln.Addr().String(), "issuer", c.Issuer, "database", store.Describe(),
+		"hot_state", hotDesc, "env", c.Env, "version", version, "startup", time.Since(started).Round(time.Millisecond))
+
+	err = web.Serve(ctx, srv, ln, c.HTTP.ShutdownTimeout)
+	if err != nil {
+		return fmt.Errorf("serve: %w", err)
+	}
+	log.Info("janua stopped: in-flight requests drained")
+	return nil
+}
+
+// newServer builds the echo instance: one middleware order, one error
+// handler, every route.
+func (a *app) newServer(c Config, log *slog.Logger, store *storage.Store, hot storage.HotState) (*echo.Echo, error) {
+	assets, err := static.New()
+	if err != nil {
+		return nil, fmt.Errorf("static assets: %w", err)
+	}
+	var override templates.Options
+	override.Asset = assets.Path
+	if c.Templates.Dir != "" {
+		override.Override = os.DirFS(c.Templates.Dir)
+	}
+	set, err := templates.New(override)
+	if err != nil {
+		return nil, err
+	}
+	pg := pages{set: set}
+	proxies, err := web.NewProxies(c.HTTP.TrustedProxies)
+	if err != nil {
+		return nil, err
+	}
+
+	e := echo.New()
+	e.HideBanner, e.HidePort = true, true
+	e.Logger.SetOutput(a.io.err)
+	e.IPExtractor = proxies.IPExtractor()
+	e.HTTPErrorHandler = web.ErrorHandler(log, pg.errorPage)
+	e.Use(
+		web.RequestIDMiddleware(proxies),
+		web.AccessLog(log),
+		web.Recover(log),
+		web.SecurityHeaders(web.SecurityHeadersOptions{HSTS: strings.HasPrefix(c.Issuer, "https://")}),
+		middleware.BodyLimit("1M"),
+	)
+
+	e.GET("/health/live", web.Live)
+	e.GET("/health/ready", web.Ready(log, []web.Check{
+		{Name: "database", Func: store.Ping},
+		{Name: "hot_state", Func: hot.Ping},
+	}, 2*time.Second))
+	e.GET(static.Prefix+"*", echo.WrapHandler(assets))
+	e.GET("/", func(ctx echo.Context) error {
+		return pg.render(ctx, http.StatusOK, "home", "Sign-in service", struct{ Issuer string }{c.Issuer})
+	})
+	return e, nil
+}
+
+// banner tells the person who ran `janua serve` where it is and what to do.
+func (a *app) banner(c Config, db, hot, addr string, took time.Duration) {
+	w := a.io.out
+	fmt.Fprintf(w, "\nJanua %s is ready in %s (%s)\n\n", version, took.Round(time.Millisecond), c.Env)
+	fmt.Fprintf(w, "  Issuer     %s\n", c.Issuer)
+	fmt.Fprintf(w, "  Listening  %s\n", addr)
+	fmt.Fprintf(w, "  Database   %s\n", db)
+	fmt.Fprintf(w, "  Hot state  %s\n", hot)
+	fmt.Fprintf(w, "  Health     %s/health/ready\n\n", strings.TrimSuffix(c.Issuer, "/"))
+	fmt.Fprintf(w, "Next steps:\n")
+	fmt.Fprintf(w, "  1. Create a user:     janua users create --email you@example.com\n")
+	fmt.Fprintf(w, "                        (prints a generated password; or --password-stdin)\n")
+	fmt.Fprintf(w, "  2. Register your app: janua clients create --name \"My app\" --redirect-uri http://localhost:3000/callback\n")
+	fmt.Fprintf(w, "                        (prints its client_id and client_secret once)\n")
+	fmt.Fprintf(w, "  3. Point your app at %s/.well-known/openid-configuration\n", strings.TrimSuffix(c.Issuer, "/"))
+	fmt.Fprintf(w, "     (this build serves the foundation only: the OpenID Provider endpoints and sign-in pages come next)\n")
+	if !c.production() {
+		fmt.Fprintf(w, "\n  Development mode: data and the generated secret live in %s. Stop with Ctrl-C.\n", c.DataDir)
+	}
+	fmt.Fprintln(w)
+}

@@ -1,0 +1,8 @@
+// Package templates embeds Janua's server-rendered pages and parses them once
+// at start-up. Every page is rendered inside the one layout (layout.html) and
+// receives a Page: the per-request CSP nonce, the CSRF token, the language,
+// the brand. An operator may override any file from a directory of their own
+// (templates.dir) to theme the pages without forking them.
+//
+// This package renders; it holds no logic beyond rendering.
+package templates

@@ -1,0 +1,123 @@
+package templates
+
+import (
+	"bytes"
+	"embed"
+	"errors"
+	"fmt"
+	"html/template"
+	"io"
+	"io/fs"
+	"strings"
+)
+
+//go:embed pages
+var embedded embed.FS
+
+// layoutFile wraps every page; it calls the page's "content" template.
+const layoutFile = "layout.html"
+
+// Options configure New.
+type Options struct {
+	// Override, when set, is searched first for every file (theming).
+	Override fs.FS
+	// Asset maps an asset name ("janua.css") to its URL.
+	Asset func(name string) string
+}
+
+// Set is the parsed pages, safe for concurrent rendering.
+type Set struct {
+	pages map[string]*template.Template
+}
+
+// Brand is what a page shows of the deployment (or, later, the
+// organization): its name, logo and primary colour.
+type Brand struct {
+	Name    string
+	LogoURL string
+}
+
+// Page is the data every page receives.
+type Page struct {
+	Title     string
+	Lang      string
+	Nonce     string
+	CSRF      string
+	RequestID string
+	Brand     Brand
+	// Data is the page's own content.
+	Data any
+}
+
+// New parses the layout with each page once.
+func New(o Options) (*Set, error) {
+	if o.Asset == nil {
+		o.Asset = func(string) string { return "" }
+	}
+	read := func(name string) ([]byte, error) {
+		if o.Override != nil {
+			b, err := fs.ReadFile(o.Override, name)
+			if err == nil {
+				return b, nil
+			}
+			if !errors.Is(err, fs.ErrNotExist) {
+				return nil, fmt.Errorf("templates: override %s: %w", name, err)
+			}
+		}
+		return embedded.ReadFile("pages/" + name)
+	}
+	funcs := template.FuncMap{"asset": o.Asset}
+	layoutSrc, err := read(layoutFile)
+	if err != nil {
+		return nil, fmt.Errorf("templates: %w", err)
+	}
+	layout, err := template.New(layoutFile).Funcs(funcs).Parse(string(layoutSrc))
+	if err != nil {
+		return nil, fmt.Errorf("templates: %s: %w", layoutFile, err)
+	}
+	entries, err := embedded.ReadDir("pages")
+	if err != nil {
+		return nil, err
+	}
+	s := &Set{pages: map[string]*template.Template{}}
+	for _, e := range entries {
+		name := e.Name()
+		if name == layoutFile || !strings.HasSuffix(name, ".html") {
+			continue
+		}
+		src, err := read(name)
+		if err != nil {
+			return nil, fmt.Errorf("templates: %w", err)
+		}
+		t, err := template.Must(layout.Clone()).Parse(string(src))
+		if err != nil {
+			return nil, fmt.Errorf("templates: %s: %w", name, err)
+		}
+		s.pages[strings.TrimSuffix(name, ".html")] = t
+	}
+	return s, nil
+}
+
+// Render writes the named page ("error", "notfound", ...) to w. The page is
+// rendered into a buffer first, so a template error never leaves half a page.
+func (s *Set) Render(w io.Writer, name string, p Page) error {
+	t, ok := s.pages[name]
+	if !ok {
+		return fmt.Errorf("templates: no page %q", name)
+	}
+	if p.Lang == "" {
+		p.Lang = "en"
+	}
+	if p.Brand.Name == "" {
+		p.Brand.Name = "Janua"
+	}
+	var buf bytes.Buffer
+	if err := t.ExecuteTemplate(&buf, layoutFile, p); err != nil {
+		return fmt.Errorf("templates: render %s: %w", name, err)
+	}
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+// Has reports whether a page exists.
+func (s *Set) Has(name string) bool { _, ok := s.pages[name]; return ok }

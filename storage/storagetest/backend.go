@@ -90,7 +90,7 @@ func PostgresDSN(t testing.TB) string {
 	t.Helper()
 	dsn := os.Getenv("JANUA_TEST_POSTGRES_DSN")
 	if dsn == "" {
-		missing(t, "JANUA_TEST_POSTGRES_DSN is not set")
+		missingServer(t, "JANUA_TEST_POSTGRES_DSN is not set")
 		return ""
 	}
 	db, err := sql.Open("pgx", dsn)
@@ -101,20 +101,20 @@ func PostgresDSN(t testing.TB) string {
 		err = db.PingContext(ctx)
 	}
 	if err != nil {
-		missing(t, fmt.Sprintf("PostgreSQL at JANUA_TEST_POSTGRES_DSN is unreachable: %v", err))
+		missingServer(t, fmt.Sprintf("PostgreSQL at JANUA_TEST_POSTGRES_DSN is unreachable: %v", err))
 		return ""
 	}
 	return dsn
 }
 
-// missing reports an absent test server: fatal under CI=true, a log line
-// otherwise (the caller then runs what it can without the server).
-func missing(t testing.TB, why string) {
+// missingServer reports an absent test server: fatal under CI=true, a log
+// line otherwise (the caller then skips or runs what it can without it).
+func missingServer(t testing.TB, why string) {
 	t.Helper()
 	if strings.EqualFold(os.Getenv("CI"), "true") {
 		t.Fatalf("%s (CI=true: a test server that cannot be reached is a failure)", why)
 	}
-	t.Logf("skipping PostgreSQL: %s", why)
+	t.Logf("test server missing: %s", why)
 }
 
 func randomHex(n int) string {

@@ -33,7 +33,7 @@ func testMigrate(t *testing.T, b Backend) {
 	})
 
 	t.Run("ConcurrentInstancesMigrateOnce", func(t *testing.T) {
-		h := &harness{t: t, url: b.NewDatabaseURL(t), clock: NewClock(testTime), ctx: t.Context()}
+		h := &harness{t: t, url: b.NewDatabaseURL(t), clock: NewClockAt(testTime), ctx: t.Context()}
 		const instances = 4
 		stores := make([]*storage.Store, instances)
 		for i := range stores {

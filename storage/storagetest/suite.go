@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -13,29 +12,6 @@ import (
 
 	"github.com/madfam-org/janua/storage"
 )
-
-// Clock is a manual clock for tests: it moves only when told.
-type Clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-// NewClock starts a clock at t.
-func NewClock(t time.Time) *Clock { return &Clock{now: t} }
-
-// Now returns the clock's time.
-func (c *Clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-// Advance moves the clock forward by d.
-func (c *Clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
 
 // testTime is where every suite clock starts: a non-round instant, so
 // precision loss shows.
@@ -58,7 +34,7 @@ func newHarness(t *testing.T, b Backend) *harness {
 	h := &harness{
 		t:     t,
 		url:   b.NewDatabaseURL(t),
-		clock: NewClock(testTime),
+		clock: NewClockAt(testTime),
 		ctx:   context.Background(),
 	}
 	h.store = h.open(testSecret)

@@ -16,7 +16,7 @@ func testTimeZones(t *testing.T, b Backend) {
 	kiribati := time.FixedZone("LINT", 14*3600)
 	kolkata := time.FixedZone("IST", 5*3600+1800)
 	start := h.clock.Now()
-	h.clock = NewClock(start.In(la))
+	h.clock = NewClockAt(start.In(la))
 	h.store = h.open(testSecret)
 
 	u := newUser("tz@example.com")

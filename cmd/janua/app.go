@@ -14,11 +14,19 @@ type app struct {
 	configPath string
 	output     string // text | json
 	root       *cobra.Command
+	// onReady, when set, is called with the listening address once serve
+	// accepts connections (tests use it instead of parsing the banner).
+	onReady func(addr string)
 }
 
 // run executes the command line args with the given environment and streams.
 func run(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) error {
 	a := &app{getenv: getenv, io: streams{in: stdin, out: stdout, err: stderr}}
+	return a.execute(ctx, args)
+}
+
+// execute builds the command tree and runs args.
+func (a *app) execute(ctx context.Context, args []string) error {
 	root := &cobra.Command{
 		Use:           "janua",
 		Short:         "Janua: a standards-first OpenID Connect and OAuth 2.0 authorization server",
@@ -29,9 +37,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		},
 	}
 	root.SetArgs(args)
-	root.SetIn(stdin)
-	root.SetOut(stdout)
-	root.SetErr(stderr)
+	root.SetIn(a.io.in)
+	root.SetOut(a.io.out)
+	root.SetErr(a.io.err)
 	pf := root.PersistentFlags()
 	pf.StringVar(&a.configPath, "config", "", "YAML configuration file (env JANUA_CONFIG)")
 	pf.StringVarP(&a.output, "output", "o", "text", "output format: text or json")

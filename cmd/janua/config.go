@@ -193,8 +193,9 @@ func loadConfig(path string, getenv func(string) string, flags *pflag.FlagSet) (
 		if err := dec.Decode(&c); err != nil && !errors.Is(err, io.EOF) {
 			var te *yaml.TypeError
 			if errors.As(err, &te) {
+				keys := yamlKeyLines(raw)
 				for _, e := range te.Errors {
-					probs.add("%s: %s", path, e)
+					probs.add("%s: %s", path, explainYAMLError(e, keys))
 				}
 			} else {
 				probs.add("%s: %v", path, err)
@@ -499,4 +500,76 @@ func redactRedisURL(raw string) string {
 		u.User = url.UserPassword(u.User.Username(), "xxxxx")
 	}
 	return u.String()
+}
+
+// yamlKeyLines maps each line of a YAML document that holds a key to the
+// key's dotted path, so decoding errors can name the setting.
+func yamlKeyLines(raw []byte) map[int]string {
+	var doc yaml.Node
+	out := map[int]string{}
+	if yaml.Unmarshal(raw, &doc) != nil {
+		return out
+	}
+	var walk func(n *yaml.Node, prefix string)
+	walk = func(n *yaml.Node, prefix string) {
+		switch n.Kind {
+		case yaml.DocumentNode:
+			for _, c := range n.Content {
+				walk(c, prefix)
+			}
+		case yaml.MappingNode:
+			for i := 0; i+1 < len(n.Content); i += 2 {
+				k, v := n.Content[i], n.Content[i+1]
+				p := k.Value
+				if prefix != "" {
+					p = prefix + "." + k.Value
+				}
+				out[k.Line] = p
+				if v.Line != k.Line {
+					out[v.Line] = p
+				}
+				walk(v, p)
+			}
+		}
+	}
+	walk(&doc, "")
+	return out
+}
+
+// explainYAMLError turns "line 4: cannot unmarshal !!str `soon` into
+// time.Duration" into "gc.interval (line 4): `soon` is not a valid
+// time.Duration", and unknown fields into "colour (line 5): unknown setting".
+func explainYAMLError(msg string, keys map[int]string) string {
+	var line int
+	var rest string
+	if n, err := fmt.Sscanf(msg, "line %d:", &line); n != 1 || err != nil {
+		return msg
+	}
+	rest = strings.TrimSpace(msg[strings.Index(msg, ":")+1:])
+	key, ok := keys[line]
+	if !ok {
+		return msg
+	}
+	switch {
+	case strings.HasPrefix(rest, "field ") && strings.Contains(rest, " not found in type "):
+		return fmt.Sprintf("%s (line %d): unknown setting", key, line)
+	case strings.HasPrefix(rest, "cannot unmarshal "):
+		// "cannot unmarshal !!str `soon` into time.Duration"
+		what := strings.TrimPrefix(rest, "cannot unmarshal ")
+		if i := strings.Index(what, " into "); i > 0 {
+			val, typ := what[:i], what[i+len(" into "):]
+			if _, v, ok := strings.Cut(val, " "); ok {
+				val = v
+			}
+			switch typ {
+			case "time.Duration":
+				typ = "duration (like 90s, 15m, 24h)"
+			case "[]string":
+				typ = "list"
+			}
+			return fmt.Sprintf("%s (line %d): %s is not a valid %s", key, line, val, typ)
+		}
+		return fmt.Sprintf("%s (line %d): %s", key, line, what)
+	}
+	return fmt.Sprintf("%s (line %d): %s", key, line, rest)
 }

@@ -80,6 +80,9 @@ func (a *app) serve(ctx context.Context, c Config) error {
 	log.Info("janua ready", "addr", ln.Addr().String(), "issuer", c.Issuer, "database", store.Describe(),
 		"hot_state", hotDesc, "env", c.Env, "version", version, "startup", time.Since(started).Round(time.Millisecond))
 
+	if a.onReady != nil {
+		a.onReady(ln.Addr().String())
+	}
 	err = web.Serve(ctx, srv, ln, c.HTTP.ShutdownTimeout)
 	if err != nil {
 		return fmt.Errorf("serve: %w", err)

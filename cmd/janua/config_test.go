@@ -22,7 +22,7 @@ gc:
   interval: 1h
 `)
 	c.env["JANUA_CONFIG"] = file
-	c.env["JANUA_HTTP_ADDR"] = ":6000"     // env beats file
+	c.env["JANUA_HTTP_ADDR"] = ":6000" // env beats file
 	c.env["JANUA_ISSUER"] = "https://env.example.com"
 	out := c.must("config", "--output", "json", "--issuer", "https://flag.example.com") // flag beats env
 	var got map[string]any

@@ -76,7 +76,7 @@ func ParseDatabaseURL(raw string) (DatabaseURL, error) {
 		path := filepath.Clean(rest)
 		return DatabaseURL{Dialect: SQLite, Path: path, DSN: sqliteDSN(path)}, nil
 	default:
-		return DatabaseURL{}, fmt.Errorf("storage: database URL must start with postgres://, postgresql://, sqlite: or file:")
+		return DatabaseURL{}, fmt.Errorf("storage: database URL must use the postgres, postgresql, sqlite or file scheme")
 	}
 }
 

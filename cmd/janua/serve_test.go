@@ -71,6 +71,16 @@ func (s *syncWriter) Write(p []byte) (int, error) {
 	return s.w.Write(p)
 }
 
+// String returns what was written, when w is a strings.Builder.
+func (s *syncWriter) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if b, ok := s.w.(*strings.Builder); ok {
+		return b.String()
+	}
+	return ""
+}
+
 func get(t *testing.T, url string, header ...string) (*http.Response, string) {
 	t.Helper()
 	req, _ := http.NewRequest(http.MethodGet, url, nil)
@@ -194,20 +204,18 @@ func janBinary(t *testing.T) string {
 
 // process is a janua serve child process.
 type process struct {
-	cmd    *exec.Cmd
-	addr   chan string
-	stderr *syncWriter
-	logs   *strings.Builder
-	done   chan error
+	cmd  *exec.Cmd
+	addr chan string
+	logs *syncWriter // stderr
+	done chan error
 }
 
 func startProcess(t *testing.T, env []string) *process {
 	t.Helper()
 	cmd := exec.Command(janBinary(t), "serve")
 	cmd.Env = append(os.Environ(), env...)
-	logs := &strings.Builder{}
-	p := &process{cmd: cmd, addr: make(chan string, 1), logs: logs, stderr: &syncWriter{w: logs}, done: make(chan error, 1)}
-	cmd.Stderr = p.stderr
+	p := &process{cmd: cmd, addr: make(chan string, 1), logs: &syncWriter{w: &strings.Builder{}}, done: make(chan error, 1)}
+	cmd.Stderr = p.logs
 	stdout, _ := cmd.StdoutPipe()
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)

@@ -1,0 +1,49 @@
+# Janua — make help lists the targets.
+SHELL   := /bin/bash
+GO      ?= go
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+LDFLAGS := -s -w -X main.version=$(VERSION)
+BIN     := bin/janua
+
+# Tests reach the local services through these; a test that needs one and
+# cannot reach it skips, or fails under CI=true.
+export JANUA_TEST_POSTGRES_DSN ?= postgres://postgres@127.0.0.1:5432/test?sslmode=disable
+export JANUA_TEST_REDIS_ADDR   ?= 127.0.0.1:6379
+
+.DEFAULT_GOAL := help
+
+.PHONY: help
+help: ## List the targets
+	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-22s\033[0m %s\n", $$1, $$2}'
+
+.PHONY: build
+build: ## Build bin/janua
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/janua
+
+.PHONY: run
+run: build ## Serve on http://localhost:4100 with SQLite in ./data (no set-up needed)
+	./$(BIN) serve
+
+.PHONY: test
+test: ## Run every test with the race detector (SQLite, PostgreSQL, memory, Redis)
+	$(GO) test -race -count=1 ./...
+
+.PHONY: lint
+lint: ## gofmt, go vet and staticcheck
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	$(GO) vet ./...
+	$(GO) tool staticcheck ./...
+
+.PHONY: fmt
+fmt: ## Format the code
+	gofmt -w $$(git ls-files '*.go')
+
+.PHONY: bench
+bench: ## Go benchmarks of the hot paths
+	$(GO) test -run '^$$' -bench . -benchmem -count=1 ./...
+
+.PHONY: clean
+clean: ## Remove build output (not ./data)
+	rm -rf bin
+
+-include conformance/conformance.mk

@@ -3,27 +3,14 @@ package directory_test
 import (
 	"context"
 	"errors"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/madfam-org/janua/directory"
 	"github.com/madfam-org/janua/storage"
+	"github.com/madfam-org/janua/storage/storagetest"
 )
-
-func openStore(t *testing.T) *storage.Store {
-	t.Helper()
-	s, err := storage.Open(context.Background(), storage.Options{URL: "sqlite:" + filepath.Join(t.TempDir(), "j.db"), Secret: []byte("test secret that is long enough!!")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = s.Close() })
-	if _, err := s.Migrate(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	return s
-}
 
 func TestValidateClaims(t *testing.T) {
 	for _, tc := range []struct {
@@ -59,7 +46,7 @@ func TestValidateClaims(t *testing.T) {
 
 func TestUsers(t *testing.T) {
 	ctx := context.Background()
-	s := openStore(t)
+	s := storagetest.OpenSQLite(t)
 	d := directory.NewUsers(s)
 	u, err := d.Create(ctx, directory.UserSpec{Email: "  faith@example.com ", Claims: map[string]any{"name": "Faith", "email_verified": true}, PasswordHash: "$argon2id$x"}, "cli")
 	if err != nil {

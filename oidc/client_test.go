@@ -7,7 +7,6 @@ import (
 	"crypto/rand"
 	"encoding/json"
 	"errors"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -15,6 +14,7 @@ import (
 
 	"github.com/madfam-org/janua/oidc"
 	"github.com/madfam-org/janua/storage"
+	"github.com/madfam-org/janua/storage/storagetest"
 )
 
 func jwks(t *testing.T, private bool) json.RawMessage {
@@ -119,22 +119,9 @@ func TestSecrets(t *testing.T) {
 	}
 }
 
-func openStore(t *testing.T) *storage.Store {
-	t.Helper()
-	s, err := storage.Open(context.Background(), storage.Options{URL: "sqlite:" + filepath.Join(t.TempDir(), "j.db"), Secret: []byte("test secret that is long enough!!")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = s.Close() })
-	if _, err := s.Migrate(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	return s
-}
-
 func TestRegistryCreatesAuditsAndNeverStoresTheSecret(t *testing.T) {
 	ctx := context.Background()
-	s := openStore(t)
+	s := storagetest.OpenSQLite(t)
 	r := oidc.NewClients(s)
 	created, err := r.Create(ctx, oidc.ClientSpec{Name: "Dhanam", RedirectURIs: []string{"https://dhanam.example.com/cb"}}, "cli")
 	if err != nil {

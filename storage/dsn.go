@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/url"
 	"path/filepath"
+	"strconv"
 	"strings"
 
 	"github.com/glebarez/sqlite"
@@ -27,6 +28,25 @@ func (d Dialect) defaultMaxOpenConns() int {
 		return 8
 	}
 	return 20
+}
+
+// Rebind turns ? placeholders into $1, $2, … for PostgreSQL, for raw
+// database/sql queries (gorm rebinds its own).
+func (d Dialect) Rebind(q string) string {
+	if d != Postgres {
+		return q
+	}
+	var b strings.Builder
+	n := 0
+	for _, r := range q {
+		if r == '?' {
+			n++
+			b.WriteString("$" + strconv.Itoa(n))
+			continue
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
 }
 
 // DatabaseURL is a parsed JANUA_DATABASE_URL.

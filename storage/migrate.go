@@ -221,24 +221,9 @@ func (s *Store) SchemaVersion(ctx context.Context) (int, error) {
 	return v, nil
 }
 
-// rebind turns ? placeholders into $n for PostgreSQL (raw database/sql calls
+// rebind turns ? placeholders into the dialect's (raw database/sql calls
 // only; gorm rebinds its own).
-func (s *Store) rebind(q string) string {
-	if s.dialect != Postgres {
-		return q
-	}
-	var b strings.Builder
-	n := 0
-	for _, r := range q {
-		if r == '?' {
-			n++
-			b.WriteString("$" + strconv.Itoa(n))
-			continue
-		}
-		b.WriteRune(r)
-	}
-	return b.String()
-}
+func (s *Store) rebind(q string) string { return s.dialect.Rebind(q) }
 
 func short(sum string) string {
 	if len(sum) > 12 {

@@ -49,20 +49,9 @@ func viewClient(c *storage.Client, secret string) clientView {
 
 // withClients opens the store and runs fn with the client registry.
 func (a *app) withClients(cmd *cobra.Command, fn func(ctx context.Context, r *oidc.Clients) error) error {
-	if err := a.checkOutput(); err != nil {
-		return err
-	}
-	c, err := a.config()
-	if err != nil {
-		return err
-	}
-	ctx := cmd.Context()
-	s, err := openMigratedStore(ctx, c, a.logger(c))
-	if err != nil {
-		return err
-	}
-	defer s.Close()
-	return fn(ctx, oidc.NewClients(s))
+	return a.withStore(cmd, func(ctx context.Context, _ Config, s *storage.Store) error {
+		return fn(ctx, oidc.NewClients(s))
+	})
 }
 
 func (a *app) clientsCmd() *cobra.Command {

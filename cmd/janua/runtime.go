@@ -12,6 +12,8 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/spf13/cobra"
+
 	"github.com/madfam-org/janua/storage"
 	"github.com/madfam-org/janua/web"
 )
@@ -101,6 +103,25 @@ func openMigratedStore(ctx context.Context, c Config, log *slog.Logger) (*storag
 		return nil, err
 	}
 	return s, nil
+}
+
+// withStore is the frame of every administrative command: check --output,
+// load the configuration, open and migrate the store, run fn, close.
+func (a *app) withStore(cmd *cobra.Command, fn func(ctx context.Context, c Config, s *storage.Store) error) error {
+	if err := a.checkOutput(); err != nil {
+		return err
+	}
+	c, err := a.config()
+	if err != nil {
+		return err
+	}
+	ctx := cmd.Context()
+	s, err := openMigratedStore(ctx, c, a.logger(c))
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	return fn(ctx, c, s)
 }
 
 // openHotState connects Redis when configured, else keeps hot state in memory.

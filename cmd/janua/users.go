@@ -36,20 +36,9 @@ func viewUser(u *storage.User) userView {
 
 // withUsers opens the store and runs fn with the user directory.
 func (a *app) withUsers(cmd *cobra.Command, fn func(ctx context.Context, c Config, d *directory.Users) error) error {
-	if err := a.checkOutput(); err != nil {
-		return err
-	}
-	c, err := a.config()
-	if err != nil {
-		return err
-	}
-	ctx := cmd.Context()
-	s, err := openMigratedStore(ctx, c, a.logger(c))
-	if err != nil {
-		return err
-	}
-	defer s.Close()
-	return fn(ctx, c, directory.NewUsers(s))
+	return a.withStore(cmd, func(ctx context.Context, c Config, s *storage.Store) error {
+		return fn(ctx, c, directory.NewUsers(s))
+	})
 }
 
 func (a *app) usersCmd() *cobra.Command {

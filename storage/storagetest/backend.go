@@ -16,6 +16,8 @@ import (
 	_ "time/tzdata" // the PostgreSQL harness uses a named zone
 
 	_ "github.com/jackc/pgx/v5/stdlib" // database/sql driver "pgx" for schema set-up
+
+	"github.com/madfam-org/janua/storage"
 )
 
 // Backend supplies fresh, empty databases to the suite.
@@ -121,4 +123,20 @@ func randomHex(n int) string {
 	b := make([]byte, n)
 	_, _ = rand.Read(b)
 	return hex.EncodeToString(b)
+}
+
+// OpenSQLite returns a migrated store on a fresh SQLite file, closed when t
+// ends: the quick real database for other packages' tests.
+func OpenSQLite(t testing.TB) *storage.Store {
+	t.Helper()
+	ctx := context.Background()
+	s, err := storage.Open(ctx, storage.Options{URL: SQLiteBackend().NewDatabaseURL(t), Secret: testSecret})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = s.Close() })
+	if _, err := s.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	return s
 }

@@ -3,8 +3,6 @@ package storagetest
 import (
 	"context"
 	"database/sql"
-	"strconv"
-	"strings"
 	"testing"
 	"time"
 
@@ -76,22 +74,7 @@ func (h *harness) raw() *sql.DB {
 }
 
 // rebind turns ? into $n for PostgreSQL raw queries.
-func (h *harness) rebind(q string) string {
-	if h.store.Dialect() != storage.Postgres {
-		return q
-	}
-	var b strings.Builder
-	n := 0
-	for _, r := range q {
-		if r == '?' {
-			n++
-			b.WriteString("$" + strconv.Itoa(n))
-			continue
-		}
-		b.WriteRune(r)
-	}
-	return b.String()
-}
+func (h *harness) rebind(q string) string { return h.store.Dialect().Rebind(q) }
 
 // Run runs every store subtest against fresh databases from b.
 func Run(t *testing.T, b Backend) {

@@ -39,6 +39,11 @@ func gcTargets() []gcTarget {
 			where: "expires_at < @t OR idle_expires_at < @t OR revoked_at < @t",
 		},
 		{
+			name:  "flows",
+			table: "flows",
+			where: "expires_at < @t",
+		},
+		{
 			name:  "signing_keys",
 			table: "signing_keys",
 			where: "expires_at < @t",

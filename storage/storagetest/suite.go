@@ -92,6 +92,8 @@ func Run(t *testing.T, b Backend) {
 		{"TimeZones", testTimeZones},
 		{"Transactions", testTransactions},
 		{"GarbageCollection", testGarbageCollection},
+		{"Flows", testFlows},
+		{"ConsentGrants", testConsentGrants},
 	} {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, b) })
 	}

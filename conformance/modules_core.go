@@ -130,28 +130,49 @@ var (
 		}}
 
 	oidccPostRequest = &Module{Name: "oidcc-ensure-post-request-succeeds", Flags: "W",
-		Summary: "the authorization request sent as an HTML form POST succeeds (OIDCC 3.1.2.1)",
+		Summary: "the authorization request sent as an HTML form POST succeeds (OIDCC 3.1.2.1); W if no callback",
 		Run: func(t *T) {
 			r := t.newAuthRequest()
 			r.Post = true
-			t.happy(r, flowOpts{})
+			v := t.authorize(r)
+			if v.Callback == nil {
+				// The suite waits 30 s for the callback and then only warns.
+				t.call("WaitForCallbackAfterPostRequest", Warn, []string{"OIDCC-3.1.2.1"}, func() error {
+					return fmt.Errorf("no callback after the authorization request was POSTed; the OP showed %s (HTTP %d)", v.Page.URL, v.Page.Status)
+				})
+				return
+			}
+			t.complete(r, v, flowOpts{})
 		}}
 
 	oidccClaimsEssential = &Module{Name: "oidcc-claims-essential", Flags: "W",
-		Summary: "claims={\"userinfo\":{\"name\":{\"essential\":true}}}: success; name in userinfo",
+		Summary: "name requested as essential (in userinfo; in the id_token for response_type=id_token): success; W if not returned",
 		Run: func(t *T) {
 			r := t.newAuthRequest()
-			r.Extra.Set("claims", `{"userinfo":{"name":{"essential":true}}}`)
+			idTokenOnly := r.ResponseType == "id_token"
+			if idTokenOnly {
+				r.Extra.Set("claims", `{"id_token":{"name":{"essential":true}}}`)
+			} else {
+				r.Extra.Set("claims", `{"userinfo":{"name":{"essential":true}}}`)
+			}
 			f := t.happy(r, flowOpts{})
-			if f.accessToken == "" {
-				t.note("no access token for response_type %s: userinfo not called", r.ResponseType)
+			if idTokenOnly {
+				t.call("EnsureIdTokenContainsName", Warn, []string{"OIDCC-5.5", "OIDC-5.5.1"}, func() error {
+					return hasClaim(f.authzIDToken, "name")
+				})
 				return
 			}
 			ur := t.callUserinfo(f.accessToken, userinfoGet)
-			t.checkUserinfo(ur, f.idToken())
-			t.call("EnsureUserInfoContainsName", Warn, []string{"OIDCC-5.5"}, func() error {
+			t.checkUserinfo(ur, f.authzIDToken, f.tokenIDToken)
+			t.call("EnsureUserInfoContainsName", Warn, []string{"OIDCC-5.5", "OIDC-5.5.1"}, func() error {
 				if _, ok := ur.JSON["name"]; !ok {
 					return errors.New("userinfo has no name although it was requested as essential")
+				}
+				return nil
+			})
+			t.call("EnsureIdTokenDoesNotContainName", Warn, []string{"OIDCC-5.5", "OIDC-5.5.1"}, func() error {
+				if _, ok := f.idToken().Claims["name"]; ok {
+					return errors.New("the id_token contains name although it was requested for the userinfo endpoint only")
 				}
 				return nil
 			})

@@ -214,11 +214,15 @@ func (ua *UserAgent) navigate(ctx context.Context, req *http.Request, opt NavOpt
 			page.forms, page.Title, _ = parseForms(bytes.NewReader(body))
 		}
 		v.Page = page
-		if opt.NoInteraction || resp.StatusCode != http.StatusOK {
-			return v, nil
-		}
 		f, button, login := choose(page.forms)
 		if f == nil {
+			return v, nil
+		}
+		// A script-only form is submitted whatever the status and even when no
+		// interaction is allowed: a browser runs the script (the OAuth 2.0 Form Post
+		// Response Mode page carries errors too, sometimes with HTTP 400). A person
+		// acts only on a page that loaded fine.
+		if !f.autoSubmits() && (opt.NoInteraction || resp.StatusCode != http.StatusOK) {
 			return v, nil
 		}
 		if login {

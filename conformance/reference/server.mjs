@@ -93,6 +93,8 @@ const configuration = {
   features: {
     devInteractions: { enabled: true },
     claimsParameter: { enabled: true },
+    // As certified: request objects by value (signed; oidc-provider 9 has no alg none).
+    requestObjects: { enabled: true },
     rpInitiatedLogout: {
       enabled: true,
       // Same markup as the defaults, without the external web font (no internet here).
@@ -112,7 +114,9 @@ const configuration = {
       Object.entries(out).map(([k, v]) => `<pre><strong>${esc(k)}</strong>: ${esc(v)}</pre>`).join('')}`);
   },
   pkce: { required: (ctx, c) => c.clientAuthMethod === 'none' },
-  cookies: { keys: ['conformance-reference-cookie-key'] },
+  // POST at the authorization and end-session endpoints (OIDCC 3.1.2.1) needs SameSite=None cookies.
+  enableHttpPostMethods: true,
+  cookies: { keys: ['conformance-reference-cookie-key'], long: { sameSite: 'none' }, short: { sameSite: 'none' } },
   ttl: { AccessToken: 3600, AuthorizationCode: 60, IdToken: 3600, RefreshToken: 86400, Grant: 86400, Session: 86400, Interaction: 600 },
   async findAccount(ctx, id) {
     // The dev interactions take the login as the account id; only the test user exists.

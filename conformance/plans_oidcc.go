@@ -14,37 +14,37 @@ func variant(responseType, auth, mode string) Variant {
 // basicModules is OIDCCBasicTestPlan's first ModuleListEntry.
 func basicModules() []*Module {
 	return []*Module{
-		oidccServer,                 // OP-Response-code
-		oidccResponseTypeMissing,    // OP-Response-Missing
-		oidccIDTokenSignature,       // OP-IDToken-Signature & OP-IDToken-kid (not with static_client)
-		oidccIDTokenUnsigned,        // OP-IDToken-none (not with static_client)
-		oidccUserinfoGet,            // OP-UserInfo-Endpoint
-		oidccUserinfoPostHeader,     // OP-UserInfo-Header
-		oidccUserinfoPostBody,       // OP-UserInfo-Body
-		oidccNoNonceCode,            // OP-nonce-NoReq-code
-		oidccScopeProfile,           // OP-scope-profile
-		oidccScopeEmail,             // OP-scope-email
-		oidccScopeAddress,           // OP-scope-address
-		oidccScopePhone,             // OP-scope-phone
-		oidccScopeAll,               // OP-scope-All
-		oidccScopeOrder,             // OIDCEnsureOtherScopeOrderSucceeds
-		oidccDisplayPage,            // OP-display-page
-		oidccDisplayPopup,           // OP-display-popup
-		oidccPromptLogin,            // OP-prompt-login
-		oidccPromptNoneNotLoggedIn,  // OP-prompt-none-NotLoggedIn
-		oidccPromptNoneLoggedIn,     // OP-prompt-none-LoggedIn
-		oidccMaxAge1,                // OP-Req-max_age=1
-		oidccMaxAge10000,            // OP-Req-max_age=10000
-		oidccUnknownParam,           // OP-Req-NotUnderstood
-		oidccIDTokenHint,            // OP-Req-id_token_hint
-		oidccLoginHint,              // OP-Req-login_hint
-		oidccUILocales,              // OP-Req-ui_locales
-		oidccClaimsLocales,          // OP-Req-claims_locales
-		oidccAcrValues,              // OP-Req-acr_values
-		oidccCodeReuse,              // OP-OAuth-2nd
-		oidccCodeReuse30s,           // OP-OAuth-2nd-30s
-		oidccRegisteredRedirectURI,  // OP-redirect_uri-NotReg
-		oidccPostRequest,            // OIDCCEnsurePostRequestSucceeds
+		oidccServer,                // OP-Response-code
+		oidccResponseTypeMissing,   // OP-Response-Missing
+		oidccIDTokenSignature,      // OP-IDToken-Signature & OP-IDToken-kid (not with static_client)
+		oidccIDTokenUnsigned,       // OP-IDToken-none (not with static_client)
+		oidccUserinfoGet,           // OP-UserInfo-Endpoint
+		oidccUserinfoPostHeader,    // OP-UserInfo-Header
+		oidccUserinfoPostBody,      // OP-UserInfo-Body
+		oidccNoNonceCode,           // OP-nonce-NoReq-code
+		oidccScopeProfile,          // OP-scope-profile
+		oidccScopeEmail,            // OP-scope-email
+		oidccScopeAddress,          // OP-scope-address
+		oidccScopePhone,            // OP-scope-phone
+		oidccScopeAll,              // OP-scope-All
+		oidccScopeOrder,            // OIDCEnsureOtherScopeOrderSucceeds
+		oidccDisplayPage,           // OP-display-page
+		oidccDisplayPopup,          // OP-display-popup
+		oidccPromptLogin,           // OP-prompt-login
+		oidccPromptNoneNotLoggedIn, // OP-prompt-none-NotLoggedIn
+		oidccPromptNoneLoggedIn,    // OP-prompt-none-LoggedIn
+		oidccMaxAge1,               // OP-Req-max_age=1
+		oidccMaxAge10000,           // OP-Req-max_age=10000
+		oidccUnknownParam,          // OP-Req-NotUnderstood
+		oidccIDTokenHint,           // OP-Req-id_token_hint
+		oidccLoginHint,             // OP-Req-login_hint
+		oidccUILocales,             // OP-Req-ui_locales
+		oidccClaimsLocales,         // OP-Req-claims_locales
+		oidccAcrValues,             // OP-Req-acr_values
+		oidccCodeReuse,             // OP-OAuth-2nd
+		oidccCodeReuse30s,          // OP-OAuth-2nd-30s
+		oidccRegisteredRedirectURI, // OP-redirect_uri-NotReg
+		oidccPostRequest,           // OIDCCEnsurePostRequestSucceeds
 	}
 }
 

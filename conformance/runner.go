@@ -36,6 +36,8 @@ type Options struct {
 	WaitReady time.Duration
 	// Progress receives one line per finished module (nil: none).
 	Progress io.Writer
+	// Oracles run after the modules, while the callback server is still up.
+	Oracles []Oracle
 }
 
 // Run is the state shared by the modules of one run.
@@ -200,6 +202,23 @@ func Execute(ctx context.Context, opt Options) (*Report, error) {
 		for _, r := range results {
 			if r.Plan == rep.Plans[i].Name {
 				rep.Plans[i].Modules = append(rep.Plans[i].Modules, r)
+			}
+		}
+	}
+	if len(opt.Oracles) > 0 {
+		doc, err := run.discovery(ctx)
+		for _, o := range opt.Oracles {
+			if err != nil {
+				rep.Oracles = append(rep.Oracles, OracleRun{Name: o.Name, Problems: []string{err.Error()}})
+				continue
+			}
+			octx, cancel := context.WithTimeout(ctx, 2*time.Minute)
+			res := o.Run(octx, &Browser{run: run, server: doc, Report: rep})
+			cancel()
+			res.Name = o.Name
+			rep.Oracles = append(rep.Oracles, res)
+			if opt.Progress != nil {
+				fmt.Fprintf(opt.Progress, "oracle %s: passed=%v %v %v\n", o.Name, res.Passed, res.Steps, res.Problems)
 			}
 		}
 	}

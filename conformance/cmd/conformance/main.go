@@ -138,22 +138,19 @@ func runPlans(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			fmt.Fprintln(stderr, "warning: chromium not found; REVIEW pages are saved as HTML without screenshots")
 		}
 	}
+	orcs, err := oracle.All(split(*oracles), *node, caPath)
+	if err != nil {
+		return err
+	}
 	rep, err := conformance.Execute(ctx, conformance.Options{
 		Config: cfg, Roots: roots, Authority: ca, Plans: ps, Modules: split(*modules), OutDir: *out,
-		Concurrency: *conc, Chromium: browser, WaitReady: *wait, Progress: stderr,
+		Concurrency: *conc, Chromium: browser, WaitReady: *wait, Progress: stderr, Oracles: orcs,
 	})
 	if err != nil && rep != nil && rep.Fatal == "" {
 		rep.Fatal = err.Error()
 	}
 	if rep != nil && rep.Fatal != "" && *hint != "" {
 		rep.Fatal += ": " + *hint
-	}
-	if err == nil && *oracles != "" {
-		for _, name := range split(*oracles) {
-			rep.Oracles = append(rep.Oracles, oracle.Run(ctx, name, oracle.Setup{
-				Config: cfg, Roots: roots, Authority: ca, CAFile: caPath, NodeDir: *node, Report: rep,
-			}))
-		}
 	}
 	if rep == nil {
 		return err

@@ -2,7 +2,6 @@ package conformance
 
 import (
 	"encoding/json"
-	"errors"
 	"fmt"
 	"mime"
 	"net/url"
@@ -209,5 +208,3 @@ var bcp47 = regexp.MustCompile(`^[A-Za-z]{2,8}(-[A-Za-z0-9]{1,8})*$`)
 
 // scopeToken is RFC 6749 §3.3's scope-token: %x21 / %x23-5B / %x5D-7E.
 var scopeToken = regexp.MustCompile(`^[\x21\x23-\x5B\x5D-\x7E]+$`)
-
-var errNotHTTPS = errors.New("not https")

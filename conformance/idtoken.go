@@ -82,7 +82,7 @@ func verifySignature(tok *idToken, set *jose.JSONWebKeySet, byKid bool) error {
 	if set == nil || len(set.Keys) == 0 {
 		return errors.New("no server keys to verify the id_token with")
 	}
-	jws, err := jose.ParseSigned(tok.Raw, signingAlgs)
+	jws, err := jose.ParseSignedCompact(tok.Raw, signingAlgs)
 	if err != nil {
 		return fmt.Errorf("id_token is not a valid JWS: %w", err)
 	}

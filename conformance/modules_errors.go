@@ -4,7 +4,6 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"net/url"
 	"time"
 )
@@ -144,12 +143,4 @@ func (t *T) requestObject(r *authRequest, outerRedirect string) *authRequest {
 	}
 	t.note("request object (alg none) carries %d parameters; outside: client_id, response_type, scope, redirect_uri=%s", len(claims), outer.RedirectURI)
 	return &outer
-}
-
-var errNoRefresh = errors.New("no refresh_token in the token response")
-
-// formatClaims is for log lines.
-func formatClaims(m map[string]any) string {
-	b, _ := json.Marshal(m)
-	return fmt.Sprint(string(b))
 }

@@ -5,7 +5,6 @@ import (
 	"crypto/elliptic"
 	"crypto/rand"
 	"encoding/base64"
-	"errors"
 	"fmt"
 	"net/url"
 	"strings"
@@ -202,5 +201,3 @@ func (t *T) forgedHint(tok string) string {
 	}
 	return out
 }
-
-var errNoEndSession = errors.New("no end_session_endpoint")

@@ -42,7 +42,6 @@ func (v Variant) includes(part string) bool {
 	return false
 }
 
-func (v Variant) codeFlow() bool     { return v.ResponseType == "code" }
 func (v Variant) implicitFlow() bool { return !v.includes("code") }
 
 // Module is one of the suite's test modules (@PublishTestModule): a row of a plan.

@@ -9,7 +9,6 @@ import (
 	"io"
 	"net/http"
 	"net/url"
-	"os"
 	"sort"
 	"sync"
 	"time"
@@ -265,6 +264,3 @@ func prefixAll(p string, ss []string) []string {
 	}
 	return out
 }
-
-// ensureDir creates a directory for the run's output.
-func ensureDir(dir string) error { return os.MkdirAll(dir, 0o755) }

@@ -22,12 +22,11 @@ type T struct {
 	Module  *Module
 	Variant Variant
 
-	mu       sync.Mutex
-	log      []LogEntry
-	skipped  bool
-	reason   string
-	shots    []Screenshot
-	finished bool
+	mu      sync.Mutex
+	log     []LogEntry
+	skipped bool
+	reason  string
+	shots   []Screenshot
 
 	// server is the discovery document; issuer its issuer.
 	server map[string]any

@@ -105,14 +105,14 @@ func stringList(v any) ([]string, error) {
 // decodeDiscovery checks the response is a JSON object served as JSON.
 func decodeDiscovery(status int, ctype string, body []byte) (map[string]any, error) {
 	if status != 200 {
-		return nil, fmt.Errorf("discovery document returned HTTP %d", status)
+		return nil, fmt.Errorf("returned HTTP %d", status)
 	}
 	if mt, _, _ := mime.ParseMediaType(ctype); mt != "application/json" {
-		return nil, fmt.Errorf("discovery document Content-Type is %q, not application/json", ctype)
+		return nil, fmt.Errorf("Content-Type is %q, not application/json", ctype)
 	}
 	var doc map[string]any
 	if err := json.Unmarshal(body, &doc); err != nil {
-		return nil, fmt.Errorf("discovery document is not a JSON object: %w", err)
+		return nil, fmt.Errorf("is not a JSON object: %w", err)
 	}
 	return doc, nil
 }

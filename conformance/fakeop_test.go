@@ -55,7 +55,11 @@ func newFakeOP(t *testing.T, ca *Authority, mode string) *fakeOP {
 
 func (op *fakeOP) issuer() string { return op.srv.URL }
 
-func (op *fakeOP) discovery(w http.ResponseWriter, _ *http.Request) {
+func (op *fakeOP) discovery(w http.ResponseWriter, r *http.Request) {
+	if op.mode == "no-discovery" {
+		http.NotFound(w, r)
+		return
+	}
 	w.Header().Set("Content-Type", "application/json")
 	_ = json.NewEncoder(w).Encode(map[string]any{
 		"issuer": op.issuer(), "authorization_endpoint": op.issuer() + "/authorize", "token_endpoint": op.issuer() + "/token",
@@ -150,6 +154,15 @@ func freePort(t *testing.T) string {
 // runModule runs one module against a fake OP in the given mode.
 func runModule(t *testing.T, mode string, m *Module, responseType string) ModuleResult {
 	t.Helper()
+	rep, err := runFake(t, mode, m, responseType)
+	if err != nil {
+		t.Fatalf("run: %v", err)
+	}
+	return rep.Plans[0].Modules[0]
+}
+
+func runFake(t *testing.T, mode string, m *Module, responseType string) (*Report, error) {
+	t.Helper()
 	ca, err := NewAuthority()
 	if err != nil {
 		t.Fatal(err)
@@ -164,12 +177,24 @@ func runModule(t *testing.T, mode string, m *Module, responseType string) Module
 	cfg.User.Username, cfg.User.Password = "buffy", "pw"
 	cfg.Runner.BaseURL, cfg.Runner.RedirectURI, cfg.Runner.PostLogoutRedirectURI = base, base+"/callback", base+"/post_logout_redirect"
 	plan := &Plan{Name: "test-plan", Entries: []Entry{{Variant: variant(responseType, "client_secret_basic", "default"), Modules: []*Module{m}}}}
-	rep, err := Execute(context.Background(), Options{Config: cfg, Roots: ca.Pool(), Authority: ca, Plans: []*Plan{plan},
+	return Execute(context.Background(), Options{Config: cfg, Roots: ca.Pool(), Authority: ca, Plans: []*Plan{plan},
 		OutDir: t.TempDir(), Concurrency: 1, WaitReady: 5 * time.Second})
-	if err != nil {
-		t.Fatalf("run: %v", err)
+}
+
+// An OP without a discovery document (Janua before its OIDC endpoints) fails the run
+// at once and says why; it neither hangs nor passes.
+func TestMissingDiscoveryFailsClearly(t *testing.T) {
+	start := time.Now()
+	rep, err := runFake(t, "no-discovery", oidccServer, "code")
+	if err == nil || !strings.Contains(err.Error(), "returned HTTP 404") {
+		t.Fatalf("err = %v, want a 404 failure", err)
 	}
-	return rep.Plans[0].Modules[0]
+	if !rep.Failed() || !strings.HasPrefix(rep.Fatal, "FAILED: discovery document") {
+		t.Fatalf("report fatal %q", rep.Fatal)
+	}
+	if time.Since(start) > 3*time.Second {
+		t.Fatalf("took %s: a 404 must fail at once", time.Since(start))
+	}
 }
 
 func TestRunnerCatchesCraftedDefects(t *testing.T) {

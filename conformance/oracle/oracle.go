@@ -3,6 +3,7 @@ package oracle
 import (
 	"context"
 	"fmt"
+	"strings"
 
 	"github.com/madfam-org/janua/conformance"
 )
@@ -39,43 +40,65 @@ func (o *outcome) fail(step string, err error) {
 	o.steps = append(o.steps, step+" FAILED")
 }
 
-// compare turns an oracle's outcome into a verdict against the runner's report: each
-// step maps to the runner's modules that cover it in the Basic and RP-Initiated
-// Logout plans.
+// covers maps the runner's modules (Basic and RP-Initiated Logout plans, response_type
+// code) to the oracle steps whose success they imply.
+var covers = []struct {
+	plan, module string
+	steps        []string
+}{
+	{basicPlan, "oidcc-server", []string{"authorize", "token", "userinfo"}},
+	{basicPlan, "oidcc-ensure-request-with-valid-pkce-succeeds", []string{"authorize", "token", "userinfo"}},
+	{basicPlan, "oidcc-userinfo-get", []string{"authorize", "token", "userinfo"}},
+	{basicPlan, "oidcc-refresh-token", []string{"authorize", "token", "refresh"}},
+	{logoutPlan, "oidcc-rp-initiated-logout", []string{"authorize", "token", "logout", "logged-out"}},
+}
+
+const (
+	basicPlan  = "oidcc-basic-certification-test-plan"
+	logoutPlan = "oidcc-rp-initiated-logout-certification-test-plan"
+)
+
+// compare turns an oracle's outcome into a verdict against the runner's report: a
+// module agrees when the runner passed it (PASSED, WARNING, REVIEW) exactly when the
+// oracle completed every step it covers. Modules whose steps the oracle never reached
+// are not compared.
 func compare(b *conformance.Browser, o *outcome) conformance.OracleRun {
-	const basic, logout = "oidcc-basic-certification-test-plan", "oidcc-rp-initiated-logout-certification-test-plan"
-	covers := map[string][][2]string{
-		"authorize":  {{basic, "oidcc-server"}, {basic, "oidcc-ensure-request-with-valid-pkce-succeeds"}},
-		"token":      {{basic, "oidcc-server"}, {basic, "oidcc-ensure-request-with-valid-pkce-succeeds"}},
-		"userinfo":   {{basic, "oidcc-userinfo-get"}},
-		"refresh":    {{basic, "oidcc-refresh-token"}},
-		"logout":     {{logout, "oidcc-rp-initiated-logout"}},
-		"logged-out": {{logout, "oidcc-rp-initiated-logout"}},
-	}
-	order := []string{"authorize", "token", "userinfo", "refresh", "logout", "logged-out"}
 	res := conformance.OracleRun{Steps: o.steps, Passed: true}
-	reached := true
-	for _, step := range order {
-		if step == o.failedAt {
-			reached = false
-			for _, m := range covers[step] {
-				if v := b.Verdict(m[0], m[1], "code"); v == conformance.Passed || v == conformance.Warning {
-					res.Passed = false
-					res.Problems = append(res.Problems, fmt.Sprintf("%s failed in the oracle (%v) but the runner's %s is %s", step, o.err, m[1], v))
-				}
-			}
-			if len(res.Problems) == 0 {
-				res.Problems = append(res.Problems, fmt.Sprintf("%s failed in the oracle too: %v", step, o.err))
-			}
-			break
-		}
-		for _, m := range covers[step] {
-			if v := b.Verdict(m[0], m[1], "code"); v == conformance.Failed {
-				res.Passed = false
-				res.Problems = append(res.Problems, fmt.Sprintf("%s succeeded in the oracle but the runner's %s FAILED", step, m[1]))
-			}
+	done := map[string]bool{}
+	for _, s := range o.steps {
+		if strings.HasSuffix(s, " ok") {
+			done[strings.TrimSuffix(s, " ok")] = true
 		}
 	}
-	_ = reached
+	for _, c := range covers {
+		verdict := b.Verdict(c.plan, c.module, "code")
+		if verdict == "" || verdict == conformance.Skipped {
+			continue
+		}
+		oracleOK, reached := true, true
+		for _, s := range c.steps {
+			switch {
+			case s == o.failedAt:
+				oracleOK = false
+			case !done[s]:
+				reached = false
+			}
+		}
+		if oracleOK && !reached {
+			continue
+		}
+		runnerOK := verdict != conformance.Failed
+		switch {
+		case oracleOK && !runnerOK:
+			res.Passed = false
+			res.Problems = append(res.Problems, fmt.Sprintf("the oracle completed %v but the runner's %s FAILED", c.steps, c.module))
+		case !oracleOK && runnerOK:
+			res.Passed = false
+			res.Problems = append(res.Problems, fmt.Sprintf("the oracle failed at %s (%v) but the runner's %s is %s", o.failedAt, o.err, c.module, verdict))
+		}
+	}
+	if o.failedAt != "" && res.Passed {
+		res.Problems = append(res.Problems, fmt.Sprintf("the oracle failed at %s (%v), as the runner's verdicts predict", o.failedAt, o.err))
+	}
 	return res
 }

@@ -162,6 +162,9 @@ func runPlans(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	} else {
 		fmt.Fprintln(stdout, "JSON report:", jsonPath)
 	}
+	if rep.Fatal != "" {
+		return errors.New("the run could not start: " + rep.Fatal)
+	}
 	if rep.Failed() {
 		return errFailed
 	}

@@ -35,7 +35,8 @@ json() { node -e 'let d="";process.stdin.on("data",c=>d+=c).on("end",()=>{const 
   || fail "janua printed no \"$1\" in $2: $(head -c 300 "$2")"; }
 
 cli migrate migrate
-claims='{"name":"Buffy Anne Summers","given_name":"Buffy","family_name":"Summers","middle_name":"Anne","nickname":"Buff","preferred_username":"buffy","profile":"https://example.com/buffy","picture":"https://example.com/buffy.png","website":"https://buffy.example.com","email":"buffy@example.com","email_verified":true,"gender":"female","birthdate":"1981-01-19","zoneinfo":"America/Los_Angeles","locale":"en-US","phone_number":"+1 (310) 555-0123","phone_number_verified":true,"address":{"formatted":"1630 Revello Drive\nSunnydale, CA 95037\nUSA","street_address":"1630 Revello Drive","locality":"Sunnydale","region":"CA","postal_code":"95037","country":"USA"},"updated_at":1700000000}'
+# sub, email and updated_at are Janua's own (directory/claims.go): every other standard claim is set here.
+claims='{"name":"Buffy Anne Summers","given_name":"Buffy","family_name":"Summers","middle_name":"Anne","nickname":"Buff","preferred_username":"buffy","profile":"https://example.com/buffy","picture":"https://example.com/buffy.png","website":"https://buffy.example.com","email_verified":true,"gender":"female","birthdate":"1981-01-19","zoneinfo":"America/Los_Angeles","locale":"en-US","phone_number":"+1 (310) 555-0123","phone_number_verified":true,"address":{"formatted":"1630 Revello Drive\nSunnydale, CA 95037\nUSA","street_address":"1630 Revello Drive","locality":"Sunnydale","region":"CA","postal_code":"95037","country":"USA"}}'
 cli user users create --email buffy@example.com --password "$password" --claims "$claims" --output json
 
 client() { # NAME AUTH-METHOD

@@ -102,6 +102,11 @@ func (op *fakeOP) authorize(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	redirect := q.Get("redirect_uri")
 	resp := url.Values{}
+	if op.mode == "request-not-supported" && q.Has("request") {
+		resp.Set("error", "request_not_supported")
+		http.Redirect(w, r, redirect+"?"+resp.Encode(), http.StatusFound)
+		return
+	}
 	if op.mode != "missing-state" {
 		resp.Set("state", q.Get("state"))
 	}
@@ -215,6 +220,11 @@ func TestRunnerCatchesCraftedDefects(t *testing.T) {
 		{"no-cache-control", "code", oidccServer, Failed, "CheckTokenEndpointCacheHeaders"},
 		// The fake OP redirects to whatever redirect_uri it gets: an unregistered one too.
 		{"good", "code", oidccRegisteredRedirectURI, Failed, "EnsureNoRedirect"},
+		// It ignores request objects: state was only inside the object, so it is missing.
+		{"good", "code", oidccUnsignedRequestObject, Failed, "CheckStateInAuthorizationResponse"},
+		{"request-not-supported", "code", oidccUnsignedRequestObject, Skipped, ""},
+		// An error redirect for a missing nonce in the implicit flow passes (R? without a page).
+		{"good", "id_token token", oidccNoNonceFails, Failed, "CheckErrorFromAuthorizationEndpointErrorInvalidRequest"},
 	}
 	for _, c := range cases {
 		t.Run(c.mode+"/"+c.module.Name+"/"+strings.ReplaceAll(c.responseType, " ", "_"), func(t *testing.T) {

@@ -52,7 +52,11 @@ func (t *T) happy(r *authRequest, o flowOpts) *flowResult {
 
 // complete processes the callback of a successful authorization.
 func (t *T) complete(r *authRequest, v *Visit, o flowOpts) *flowResult {
-	resp := t.callback(r, v)
+	return t.finish(r, v, t.callback(r, v), o)
+}
+
+// finish is complete for a callback whose transport was already checked.
+func (t *T) finish(r *authRequest, v *Visit, resp url.Values, o flowOpts) *flowResult {
 	t.onCallback(r, resp)
 	f := &flowResult{req: r, resp: resp, visit: v, code: resp.Get("code"), authzAccessToken: resp.Get("access_token")}
 	f.accessToken = f.authzAccessToken

@@ -71,11 +71,12 @@ var (
 		}}
 
 	oidccScopeProfile = scopeModule("oidcc-scope-profile", "openid profile", "profile")
-	oidccScopeEmail   = scopeModule("oidcc-scope-email", "openid email", "email")
+	oidccScopeEmail   = scopeModule("oidcc-scope-email", "openid email", "email").withEmailChecks()
 	oidccScopeAddress = scopeModule("oidcc-scope-address", "openid address", "address")
 	oidccScopePhone   = scopeModule("oidcc-scope-phone", "openid phone", "phone")
 	oidccScopeAll     = scopeModule("oidcc-scope-all", "openid profile email address phone", "profile", "email", "address", "phone")
-	oidccScopeOrder   = scopeModule("oidcc-ensure-other-scope-order-succeeds", "email openid", "email")
+	// OIDCEnsureOtherScopeOrderSucceeds extends OIDCCScopeEmail: "openid email" reversed.
+	oidccScopeOrder = scopeModule("oidcc-ensure-other-scope-order-succeeds", "email openid", "email").withEmailChecks()
 
 	oidccDisplayPage  = extraParamModule("oidcc-display-page", "L", "display=page: a normal login, no error", "display", "page")
 	oidccDisplayPopup = extraParamModule("oidcc-display-popup", "L", "display=popup: a normal login, no error", "display", "popup")
@@ -255,12 +256,60 @@ func scopeModule(name, scope string, needed ...string) *Module {
 				t.call("VerifyScopesReturnedInUserInfoClaims", Warn, []string{"OIDCC-5.4"}, func() error {
 					return missingScopeClaims(scope, ur.JSON)
 				})
+				if t.emailChecks {
+					t.checkEmailScope(f, ur.JSON)
+				}
 				return
 			}
 			t.call("VerifyScopesReturnedInAuthorizationEndpointIdToken", Warn, []string{"OIDCC-5.4"}, func() error {
 				return missingScopeClaims(scope, f.authzIDToken.Claims)
 			})
+			if t.emailChecks {
+				t.checkEmailScope(f, nil)
+			}
 		}}
+}
+
+// withEmailChecks adds OIDCCScopeEmail's own WARNINGs: name in neither the id_token
+// nor userinfo (only email was asked for), and email not in the id_token when an access
+// token lets the client ask the userinfo endpoint (OpenID Connect Core 1.0 §5.4, §5.5).
+func (m *Module) withEmailChecks() *Module {
+	run := m.Run
+	m.Run = func(t *T) {
+		t.emailChecks = true
+		run(t)
+	}
+	return m
+}
+
+func (t *T) checkEmailScope(f *flowResult, userinfo map[string]any) {
+	for _, tok := range []*idToken{f.authzIDToken, f.tokenIDToken} {
+		if tok == nil {
+			continue
+		}
+		t.call("EnsureIdTokenDoesNotContainName", Warn, []string{"OIDCC-5.5", "OIDCC-5.5.1"}, func() error {
+			if _, ok := tok.Claims["name"]; ok {
+				return errors.New("the id_token contains name although only the email scope was requested")
+			}
+			return nil
+		})
+		if includes(f.req.ResponseType, "code") || includes(f.req.ResponseType, "token") {
+			t.call("EnsureIdTokenDoesNotContainEmailForScopeEmail", Warn, []string{"OIDCC-5.4"}, func() error {
+				if _, ok := tok.Claims["email"]; ok {
+					return errors.New("the id_token contains email although an access token was issued (email belongs in userinfo)")
+				}
+				return nil
+			})
+		}
+	}
+	if userinfo != nil {
+		t.call("EnsureUserInfoDoesNotContainName", Warn, []string{"OIDCC-5.5", "OIDCC-5.5.1"}, func() error {
+			if _, ok := userinfo["name"]; ok {
+				return errors.New("userinfo contains name although only the email scope was requested")
+			}
+			return nil
+		})
+	}
 }
 
 func containsStr(list []string, s string) bool {

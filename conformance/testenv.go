@@ -37,6 +37,8 @@ type T struct {
 	// second client of multiple-client modules).
 	client ClientConfig
 	second bool
+	// emailChecks turns on OIDCCScopeEmail's extra warnings.
+	emailChecks bool
 }
 
 // call is the suite's callAndContinueOnFailure: a failed condition is logged with

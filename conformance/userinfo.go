@@ -174,6 +174,7 @@ func birthdate(claims map[string]any) error {
 
 // scopeClaims are the claims each scope requests (OpenID Connect Core 1.0 §5.4).
 var scopeClaims = map[string][]string{
+	"openid": {"sub"},
 	"profile": {"name", "family_name", "given_name", "middle_name", "nickname", "preferred_username",
 		"profile", "picture", "website", "gender", "birthdate", "zoneinfo", "locale", "updated_at"},
 	"email":   {"email", "email_verified"},

@@ -35,3 +35,7 @@ conformance: conformance-deps conformance-runner
 
 conformance-test:
 	$(GO) test -race ./$(CONFORMANCE_DIR)/...
+
+# What CI runs for the runner: its own tests, then the reference run (must exit 0).
+conformance-ci: conformance-test conformance-reference
+.PHONY: conformance-ci

@@ -1,12 +1,3 @@
-// Command conformance runs Janua's independent OpenID conformance runner against an
-// OpenID Provider: the OpenID Foundation's plans and modules, over HTTPS, from the
-// outside.
-//
-//	conformance run -config conformance/reference/config.json -out conformance/out/reference \
-//	    -proxy-listen 127.0.0.1:3743 -proxy-upstream http://127.0.0.1:3780
-//	conformance plans      # list plans and modules
-//
-// Exit status: 0 when no module FAILED, 1 when one did or the run could not start.
 package main
 
 import (

@@ -12,6 +12,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -95,8 +96,11 @@ func (op *fakeOP) idToken(nonce string, extra map[string]any) string {
 	return s
 }
 
-// codes remembers the nonce per code.
-var fakeCodes = map[string]string{}
+// fakeCodes remembers the nonce per code.
+var (
+	fakeCodesMu sync.Mutex
+	fakeCodes   = map[string]string{}
+)
 
 func (op *fakeOP) authorize(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
@@ -131,7 +135,9 @@ func (op *fakeOP) authorize(w http.ResponseWriter, r *http.Request) {
 	if op.mode == "low-entropy-code" {
 		code = "aaaaaaaaaaaaaaaaaaaaaaaa"
 	}
+	fakeCodesMu.Lock()
 	fakeCodes[code] = q.Get("nonce")
+	fakeCodesMu.Unlock()
 	resp.Set("code", code)
 	http.Redirect(w, r, redirect+"?"+resp.Encode(), http.StatusFound)
 }
@@ -142,8 +148,11 @@ func (op *fakeOP) token(w http.ResponseWriter, r *http.Request) {
 	if op.mode != "no-cache-control" {
 		w.Header().Set("Cache-Control", "no-store")
 	}
+	fakeCodesMu.Lock()
+	nonce := fakeCodes[r.PostForm.Get("code")]
+	fakeCodesMu.Unlock()
 	_ = json.NewEncoder(w).Encode(map[string]any{"access_token": "at-" + randomString(40), "token_type": "Bearer", "expires_in": 3600,
-		"id_token": op.idToken(fakeCodes[r.PostForm.Get("code")], nil)})
+		"id_token": op.idToken(nonce, nil)})
 }
 
 func freePort(t *testing.T) string {

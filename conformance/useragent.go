@@ -176,6 +176,7 @@ func (ua *UserAgent) navigate(ctx context.Context, req *http.Request, opt NavOpt
 			v.Trail = append(v.Trail, fmt.Sprintf("%s %s -> not followed (foreign)", req.Method, redact(req.URL)))
 			return v, nil
 		}
+		browserHeaders(req)
 		resp, err := ua.client.Do(req)
 		if err != nil {
 			return v, fmt.Errorf("%s %s: %w", req.Method, redact(req.URL), err)
@@ -244,6 +245,18 @@ func (ua *UserAgent) navigate(ctx context.Context, req *http.Request, opt NavOpt
 		v.Page = nil
 	}
 	return v, fmt.Errorf("user agent gave up after %d steps", ua.MaxSteps)
+}
+
+// browserHeaders makes a request look like a browser's navigation: OPs negotiate
+// HTML error pages on Accept (a JSON error is for API clients).
+func browserHeaders(req *http.Request) {
+	if req.Header.Get("Accept") == "" {
+		req.Header.Set("Accept", "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8")
+	}
+	if req.Header.Get("Accept-Language") == "" {
+		req.Header.Set("Accept-Language", "en-US,en;q=0.9")
+	}
+	req.Header.Set("User-Agent", "Mozilla/5.0 (X11; Linux x86_64) janua-conformance/1")
 }
 
 // choose picks the form a user would act on, the button to press, and whether it is a login.

@@ -24,12 +24,12 @@ conformance-deps:
 	  echo "installing Debian chromium for REVIEW screenshots"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
 
-conformance-reference: conformance-deps conformance-runner
+conformance-reference: conformance-deps conformance-runner ## Prove the conformance runner on the certified reference OP (must exit 0)
 	GO="$(GO)" OUT="$(CONFORMANCE_OUT)/reference" BIN="$(CONFORMANCE_BIN)" \
 	  REF_HTTP="$(CONFORMANCE_REF_HTTP)" TLS_ADDR="$(CONFORMANCE_TLS)" ORACLES="$(CONFORMANCE_ORACLES)" \
 	  bash $(CONFORMANCE_DIR)/run-reference.sh
 
-conformance: conformance-deps conformance-runner
+conformance: conformance-deps conformance-runner ## Run the OpenID conformance plans against Janua
 	GO="$(GO)" OUT="$(CONFORMANCE_OUT)/janua" BIN="$(CONFORMANCE_BIN)" TLS_ADDR="$(CONFORMANCE_TLS)" \
 	  ORACLES="$(CONFORMANCE_ORACLES)" bash $(CONFORMANCE_DIR)/run-janua.sh
 

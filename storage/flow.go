@@ -2,6 +2,10 @@ package storage
 
 import (
 	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
 	"fmt"
 	"time"
 
@@ -163,4 +167,19 @@ func fillFlow(f *Flow) {
 	if f.GrantedScopes == nil {
 		f.GrantedScopes = []string{}
 	}
+}
+
+// NewFlowChallenge returns a fresh unguessable challenge (256 bits,
+// base64url) for the browser to carry, and the flow ID it maps to.
+func NewFlowChallenge() (challenge, id string) {
+	b := make([]byte, 32)
+	_, _ = rand.Read(b)
+	challenge = base64.RawURLEncoding.EncodeToString(b)
+	return challenge, FlowID(challenge)
+}
+
+// FlowID is the stored ID of the flow a challenge names: its hex SHA-256.
+func FlowID(challenge string) string {
+	sum := sha256.Sum256([]byte(challenge))
+	return hex.EncodeToString(sum[:])
 }

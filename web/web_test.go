@@ -236,3 +236,35 @@ func TestServeGivesUpAfterDrainTimeout(t *testing.T) {
 		t.Fatal("Serve hung past its drain timeout")
 	}
 }
+
+func TestCookies(t *testing.T) {
+	for _, secure := range []bool{true, false} {
+		k := web.Cookies{Secure: secure}
+		e := echo.New()
+		var first, second string
+		e.GET("/", func(c echo.Context) error {
+			first, second = k.BrowserHash(c), k.BrowserHash(c)
+			return c.NoContent(204)
+		})
+		rec := do(e, "GET", "/", nil, "")
+		set := rec.Header().Get("Set-Cookie")
+		wantName := "janua-browser="
+		if secure {
+			wantName = "__Host-janua-browser="
+		}
+		if !strings.HasPrefix(set, wantName) || !strings.Contains(set, "HttpOnly") || !strings.Contains(set, "SameSite=Lax") ||
+			strings.Contains(set, "Secure") != secure || strings.Contains(set, "Domain") || !strings.Contains(set, "Path=/") {
+			t.Fatalf("secure=%v: Set-Cookie %q", secure, set)
+		}
+		if len(first) != 64 || first != second || strings.Count(strings.Join(rec.Header().Values("Set-Cookie"), "\n"), "janua-browser") != 1 {
+			t.Fatalf("hash %q/%q, cookies %v: one cookie per request, a stable hash", first, second, rec.Header().Values("Set-Cookie"))
+		}
+		// A returning browser keeps its identity and gets no new cookie.
+		value := strings.SplitN(strings.SplitN(set, ";", 2)[0], "=", 2)[1]
+		prev := first
+		rec = do(e, "GET", "/", map[string]string{"Cookie": k.Name("janua-browser") + "=" + value}, "")
+		if rec.Header().Get("Set-Cookie") != "" || first != prev {
+			t.Fatalf("returning browser got %q", rec.Header().Get("Set-Cookie"))
+		}
+	}
+}

@@ -57,6 +57,7 @@ func (a *app) execute(ctx context.Context, args []string) error {
 		a.migrateCmd(),
 		a.usersCmd(),
 		a.clientsCmd(),
+		a.keysCmd(),
 		a.configCmd(),
 		a.versionCmd(),
 	)

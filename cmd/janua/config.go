@@ -44,6 +44,7 @@ type Config struct {
 	Redis     RedisConfig     `yaml:"redis"`
 	Log       LogConfig       `yaml:"log"`
 	GC        GCConfig        `yaml:"gc"`
+	Tokens    TokensConfig    `yaml:"tokens"`
 	Passwords PasswordsConfig `yaml:"passwords"`
 	Templates TemplatesConfig `yaml:"templates"`
 }
@@ -81,6 +82,17 @@ type GCConfig struct {
 	AuditRetention time.Duration `yaml:"audit_retention"`
 }
 
+// TokensConfig sets the server-wide token lifetimes (a client may shorten
+// or lengthen its own through its metadata).
+type TokensConfig struct {
+	AccessTTL    time.Duration `yaml:"access_ttl"`
+	IDTokenTTL   time.Duration `yaml:"id_token_ttl"`
+	CodeTTL      time.Duration `yaml:"code_ttl"`
+	RefreshTTL   time.Duration `yaml:"refresh_ttl"`
+	RefreshGrace time.Duration `yaml:"refresh_grace"`
+	FlowTTL      time.Duration `yaml:"flow_ttl"`
+}
+
 // PasswordsConfig is the password policy and argon2id cost.
 type PasswordsConfig struct {
 	MinLength int          `yaml:"min_length"`
@@ -111,6 +123,8 @@ func defaultConfig() Config {
 		Redis:   RedisConfig{Prefix: "janua:"},
 		Log:     LogConfig{Level: "info", Format: "auto"},
 		GC:      GCConfig{Interval: 10 * time.Minute, AuditRetention: 90 * 24 * time.Hour},
+		Tokens: TokensConfig{AccessTTL: time.Hour, IDTokenTTL: time.Hour, CodeTTL: 2 * time.Minute,
+			RefreshTTL: 30 * 24 * time.Hour, RefreshGrace: 5 * time.Second, FlowTTL: 30 * time.Minute},
 		Passwords: PasswordsConfig{
 			MinLength: 12,
 			// OWASP's argon2id baseline: m=19 MiB, t=2, p=1.
@@ -147,6 +161,12 @@ func settings(c *Config) []setting {
 		{"log.format", "JANUA_LOG_FORMAT", "log-format", "auto, text or json", false, &c.Log.Format},
 		{"gc.interval", "JANUA_GC_INTERVAL", "", "how often expired rows are deleted (0 disables)", false, &c.GC.Interval},
 		{"gc.audit_retention", "JANUA_AUDIT_RETENTION", "", "how long audit events are kept (0 keeps them forever)", false, &c.GC.AuditRetention},
+		{"tokens.access_ttl", "JANUA_ACCESS_TOKEN_TTL", "", "access token lifetime", false, &c.Tokens.AccessTTL},
+		{"tokens.id_token_ttl", "JANUA_ID_TOKEN_TTL", "", "ID token lifetime", false, &c.Tokens.IDTokenTTL},
+		{"tokens.code_ttl", "JANUA_CODE_TTL", "", "authorization code lifetime (RFC 6749 §4.1.2: short)", false, &c.Tokens.CodeTTL},
+		{"tokens.refresh_ttl", "JANUA_REFRESH_TOKEN_TTL", "", "refresh token absolute lifetime", false, &c.Tokens.RefreshTTL},
+		{"tokens.refresh_grace", "JANUA_REFRESH_GRACE", "", "how long a just-rotated refresh token still gets the same new pair", false, &c.Tokens.RefreshGrace},
+		{"tokens.flow_ttl", "JANUA_FLOW_TTL", "", "how long a sign-in may take", false, &c.Tokens.FlowTTL},
 		{"passwords.min_length", "JANUA_PASSWORD_MIN_LENGTH", "", "minimum password length", false, &c.Passwords.MinLength},
 		{"passwords.argon2.memory_kib", "JANUA_ARGON2_MEMORY_KIB", "", "argon2id memory per hash, KiB", false, &c.Passwords.Argon2.MemoryKiB},
 		{"passwords.argon2.iterations", "JANUA_ARGON2_ITERATIONS", "", "argon2id passes", false, &c.Passwords.Argon2.Iterations},
@@ -401,6 +421,18 @@ func (c *Config) validate() problems {
 	}
 	if c.GC.AuditRetention < 0 {
 		p.add("gc.audit_retention: must not be negative")
+	}
+	for name, d := range map[string]time.Duration{"tokens.access_ttl": c.Tokens.AccessTTL, "tokens.id_token_ttl": c.Tokens.IDTokenTTL,
+		"tokens.code_ttl": c.Tokens.CodeTTL, "tokens.refresh_ttl": c.Tokens.RefreshTTL, "tokens.flow_ttl": c.Tokens.FlowTTL} {
+		if d <= 0 {
+			p.add("%s: must be positive", name)
+		}
+	}
+	if c.Tokens.CodeTTL > 10*time.Minute {
+		p.add("tokens.code_ttl: %s is longer than the 10 minutes RFC 6749 §4.1.2 allows", c.Tokens.CodeTTL)
+	}
+	if c.Tokens.RefreshGrace < 0 || c.Tokens.RefreshGrace > time.Minute {
+		p.add("tokens.refresh_grace: must be between 0 and 1m")
 	}
 	if c.Passwords.MinLength < 8 || c.Passwords.MinLength > 128 {
 		p.add("passwords.min_length: %d must be between 8 and 128 (NIST SP 800-63B §3.1.1.2)", c.Passwords.MinLength)

@@ -1,0 +1,231 @@
+package oidc
+
+import (
+	"bytes"
+	"context"
+	"crypto/aes"
+	"crypto/cipher"
+	"crypto/hkdf"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"time"
+
+	"github.com/labstack/echo/v4"
+	"github.com/ory/fosite"
+)
+
+// token is the token endpoint (RFC 6749 §3.2): authorization_code (with
+// PKCE, RFC 7636), refresh_token (rotated, RFC 9700 §4.14) and
+// client_credentials. Every response is Cache-Control: no-store (§5.1).
+func (p *Provider) token(c echo.Context) error {
+	r := c.Request()
+	ctx := r.Context()
+	w := c.Response()
+	writeNoStore(w)
+	allowAnyOrigin(w)
+	if err := r.ParseForm(); err != nil {
+		p.oauth.WriteAccessError(ctx, w, nil, fosite.ErrInvalidRequest.WithHint("The request body could not be read."))
+		return nil
+	}
+	if r.PostForm.Get("grant_type") == GrantRefreshToken {
+		if done, err := p.refreshWithGrace(c); done || err != nil {
+			return err
+		}
+	}
+	_, err := p.exchange(c)
+	return err
+}
+
+// exchange runs fosite's token endpoint and writes its response; it returns
+// the authenticated client's ID when tokens were issued.
+func (p *Provider) exchange(c echo.Context) (string, error) {
+	r := c.Request()
+	ctx := r.Context()
+	w := c.Response()
+	sess := newSession()
+	ar, err := p.oauth.NewAccessRequest(ctx, r, sess)
+	if err != nil {
+		p.tokenFailure(ctx, r, err)
+		p.oauth.WriteAccessError(ctx, w, ar, err)
+		return "", nil
+	}
+	if ar.GetGrantTypes().ExactOne(GrantClientCredentials) {
+		// The client acts for itself (RFC 6749 §4.4): it gets the scopes it
+		// asked for that it is registered for (fosite checked), and is the
+		// token's subject.
+		client, err := p.clients.get(ctx, ar.GetClient().GetID())
+		if err != nil {
+			p.oauth.WriteAccessError(ctx, w, ar, fosite.ErrServerError.WithWrap(err))
+			return "", nil
+		}
+		for _, s := range ar.GetRequestedScopes() {
+			ar.GrantScope(s)
+		}
+		for _, a := range ar.GetRequestedAudience() {
+			ar.GrantAudience(a)
+		}
+		sess.ClientID = client.ID
+		sess.Subject = client.ID
+		if client.Metadata.AccessTokenFormat == "jwt" {
+			sess.AccessTokenAlg = ES256
+		}
+	}
+	resp, err := p.oauth.NewAccessResponse(ctx, ar)
+	if err != nil {
+		p.tokenFailure(ctx, r, err)
+		p.oauth.WriteAccessError(ctx, w, ar, err)
+		return "", nil
+	}
+	p.oauth.WriteAccessResponse(ctx, w, ar, resp)
+	return ar.GetClient().GetID(), nil
+}
+
+// tokenFailure logs a refused token request without its secrets.
+func (p *Provider) tokenFailure(ctx context.Context, r *http.Request, err error) {
+	rfc := fosite.ErrorToRFC6749Error(err)
+	level := p.opts.Logger.InfoContext
+	if rfc.CodeField >= 500 {
+		level = p.opts.Logger.ErrorContext
+	}
+	level(ctx, "token request refused", "grant_type", r.PostForm.Get("grant_type"), "error", rfc.ErrorField,
+		"hint", rfc.HintField, "debug", rfc.DebugField)
+}
+
+// refreshWithGrace implements the rotation grace window: a refresh token
+// that was just rotated, presented again by the same client within
+// RefreshGrace (two tabs, a retried request), gets the very response the
+// first presentation got instead of tripping reuse detection, which would
+// revoke the whole family (RFC 9700 §4.14.2 allows it; Auth0 and Okta do
+// the same). After the window, reuse revokes the family as usual.
+//
+// The response is kept in the hot state, sealed with a key derived from the
+// old refresh token itself: only its holder can open it, and the hot state
+// never holds a usable token in clear. It reports done when it answered.
+func (p *Provider) refreshWithGrace(c echo.Context) (done bool, err error) {
+	r := c.Request()
+	ctx := r.Context()
+	old := r.PostForm.Get("refresh_token")
+	if old == "" {
+		return false, nil
+	}
+	sum := sha256.Sum256([]byte(old))
+	key := hex.EncodeToString(sum[:])
+	if sent, ok := p.graceReplay(c, old, key); ok || sent {
+		return true, nil
+	}
+	first, err := p.hot.MarkUsed(ctx, "rt-inflight:"+key, p.opts.RefreshGrace)
+	if err != nil {
+		return false, nil // the hot state is down: refresh without the window
+	}
+	if !first {
+		// Another request is rotating this token right now: wait briefly
+		// for its response.
+		deadline := time.Now().Add(min(p.opts.RefreshGrace, 3*time.Second))
+		for time.Now().Before(deadline) {
+			select {
+			case <-ctx.Done():
+				return true, ctx.Err()
+			case <-time.After(25 * time.Millisecond):
+			}
+			if sent, ok := p.graceReplay(c, old, key); ok || sent {
+				return true, nil
+			}
+		}
+		return false, nil
+	}
+	// Rotate for real, capturing the response to keep it for the window.
+	rec := httptest.NewRecorder()
+	orig := c.Response().Writer
+	c.Response().Writer = rec
+	clientID, err := p.exchange(c)
+	c.Response().Writer = orig
+	for k, vs := range rec.Header() {
+		c.Response().Header()[k] = vs
+	}
+	body := rec.Body.Bytes()
+	if rec.Code == http.StatusOK {
+		if sealed, serr := sealForHolder(old, append([]byte(clientID+"\n"), body...)); serr == nil {
+			_ = p.hot.Put(ctx, "rt-grace:"+key, sealed, p.opts.RefreshGrace)
+		}
+	}
+	c.Response().WriteHeader(rec.Code)
+	_, _ = c.Response().Write(body)
+	return true, err
+}
+
+// graceReplay answers with a kept response, after authenticating the client
+// as the original request did. sent reports that a response (a refusal)
+// was written; ok that the kept response was.
+func (p *Provider) graceReplay(c echo.Context, old, key string) (sent, ok bool) {
+	r := c.Request()
+	ctx := r.Context()
+	sealed, err := p.hot.Get(ctx, "rt-grace:"+key)
+	if err != nil {
+		return false, false
+	}
+	plain, err := openForHolder(old, sealed)
+	if err != nil {
+		return false, false
+	}
+	client, err := p.oauth.AuthenticateClient(ctx, r, r.PostForm)
+	if err != nil {
+		p.oauth.WriteAccessError(ctx, c.Response(), nil, err)
+		return true, false
+	}
+	kept, body, _ := bytes.Cut(plain, []byte("\n"))
+	if string(kept) != client.GetID() {
+		return false, false // another client: let fosite refuse it
+	}
+	if !bytes.Contains(body, []byte(`"access_token"`)) {
+		return false, false
+	}
+	p.opts.Logger.InfoContext(ctx, "refresh token replayed within the grace window", "client_id", client.GetID())
+	c.Response().Header().Set("Content-Type", "application/json;charset=UTF-8")
+	c.Response().WriteHeader(http.StatusOK)
+	_, _ = c.Response().Write(body)
+	return true, true
+}
+
+// sealForHolder encrypts data so that only the holder of token can read it.
+func sealForHolder(token string, data []byte) ([]byte, error) {
+	aead, err := holderAEAD(token)
+	if err != nil {
+		return nil, err
+	}
+	nonce := make([]byte, aead.NonceSize())
+	_, _ = rand.Read(nonce)
+	return aead.Seal(nonce, nonce, data, nil), nil
+}
+
+func openForHolder(token string, sealed []byte) ([]byte, error) {
+	aead, err := holderAEAD(token)
+	if err != nil {
+		return nil, err
+	}
+	if len(sealed) < aead.NonceSize() {
+		return nil, errors.New("oidc: sealed value too short")
+	}
+	return aead.Open(nil, sealed[:aead.NonceSize()], sealed[aead.NonceSize():], nil)
+}
+
+func holderAEAD(token string) (cipher.AEAD, error) {
+	k, err := hkdf.Key(sha256.New, []byte(token), []byte("janua refresh grace"), "v1", 32)
+	if err != nil {
+		return nil, err
+	}
+	block, err := aes.NewCipher(k)
+	if err != nil {
+		return nil, err
+	}
+	return cipher.NewGCM(block)
+}
+
+// allowAnyOrigin lets browser apps (public clients) call the endpoint:
+// these endpoints take credentials in the request, never cookies.
+func allowAnyOrigin(w http.ResponseWriter) {
+	w.Header().Set("Access-Control-Allow-Origin", "*")
+}

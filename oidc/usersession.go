@@ -1,0 +1,83 @@
+package oidc
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/ory/fosite"
+
+	"github.com/madfam-org/janua/storage"
+)
+
+// edDSAHashHint stands in the session's ID-token "alg" header for EdDSA
+// clients: fosite's at_hash/c_hash helper picks its hash from the digits
+// after the first two characters of "alg" ("RS256" → SHA-256), and
+// Ed25519 tokens take SHA-512 (the half-hash certified RPs such as
+// openid-client verify). The signer maps it back to EdDSA; it never leaves
+// the process — the JWS header is always the key's real "alg".
+const edDSAHashHint = "Ed512"
+
+// idTokenAlg is the algorithm a client's ID tokens are signed with:
+// id_token_signed_response_alg, RS256 by default (OIDC Registration §2).
+func idTokenAlg(c *storage.Client) string {
+	if a := c.Metadata.IDTokenSignedResponseAlg; a != "" {
+		return a
+	}
+	return RS256
+}
+
+// newUserSession builds the session fosite stores with the code or tokens:
+// the ID token's claims (OIDC Core §2) and the access token's shape.
+func (p *Provider) newUserSession(ctx context.Context, client *storage.Client, authn Authentication,
+	ar fosite.AuthorizeRequester, areq authzRequest, requestedAt time.Time) (*Session, error) {
+	s := newSession()
+	s.Subject = authn.Subject
+	s.Username = authn.Subject
+	s.SID = authn.SessionID
+	s.ClientID = client.ID
+	if client.Metadata.AccessTokenFormat == "jwt" {
+		s.AccessTokenAlg = ES256
+	}
+	cl := s.Claims
+	cl.Issuer = p.opts.Issuer
+	cl.Subject = p.subjectFor(client, authn.Subject)
+	cl.AuthTime = authn.AuthTime.UTC().Truncate(time.Second)
+	cl.RequestedAt = requestedAt.UTC().Truncate(time.Second)
+	if cl.AuthTime.After(cl.RequestedAt) {
+		// A sign-in inside this request: keep fosite's prompt=login and
+		// max_age checks exact at second precision.
+		cl.RequestedAt = requestedAt.UTC()
+	}
+	cl.AuthenticationContextClassReference = authn.ACR
+	cl.AuthenticationMethodsReferences = authn.AMR
+	cl.Extra["azp"] = client.ID
+	if authn.SessionID != "" {
+		cl.Extra["sid"] = authn.SessionID
+	}
+	alg := idTokenAlg(client)
+	if alg == EdDSA {
+		s.Headers.Extra[headerAlg] = edDSAHashHint
+	} else {
+		s.Headers.Extra[headerAlg] = alg
+	}
+	// Scope claims belong in the userinfo response; they go into the ID
+	// token only when no access token is issued to fetch them with (OIDC
+	// Core §5.4), and individually requested id_token claims always do.
+	granted := ar.GetGrantedScopes()
+	var names []string
+	if areq.responseID && !areq.responseAT && !ar.GetResponseTypes().Has("code") {
+		names = releasedClaims(granted, nil, client.Scopes)
+	}
+	names = append(names, releasedClaims(nil, areq.claims.IDToken, granted)...)
+	if len(names) > 0 {
+		u, err := p.store.GetUser(ctx, authn.Subject)
+		if err != nil {
+			return nil, fmt.Errorf("oidc: user of the session: %w", err)
+		}
+		for k, v := range userClaims(u, names) {
+			cl.Extra[k] = v
+		}
+	}
+	return s, nil
+}

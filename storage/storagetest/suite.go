@@ -92,6 +92,11 @@ func Run(t *testing.T, b Backend) {
 		{"TimeZones", testTimeZones},
 		{"Transactions", testTransactions},
 		{"GarbageCollection", testGarbageCollection},
+		{"OAuth2AuthorizeCodes", testOAuth2AuthorizeCodes},
+		{"OAuth2AccessTokens", testOAuth2AccessTokens},
+		{"OAuth2RefreshTokens", testOAuth2RefreshTokens},
+		{"OAuth2Revocation", testOAuth2Revocation},
+		{"OAuth2Rows", testOAuth2Rows},
 	} {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, b) })
 	}

@@ -34,9 +34,9 @@ func (s *Store) GetAuthorizeCodeSession(ctx context.Context, signature string, s
 // "MUST NOT be used more than once", RFC 6749 §4.1.2). An unknown code is
 // fosite.ErrNotFound.
 func (s *Store) InvalidateAuthorizeCodeSession(ctx context.Context, signature string) error {
-	db := s.db(ctx)
+	db, key := s.db(ctx), rowKey(signature)
 	res := db.Model(&oauth2Session{}).
-		Where("kind = ? AND signature = ? AND active = ?", string(kindCode), signature, true).
+		Where("kind = ? AND signature = ? AND active = ?", string(kindCode), key, true).
 		Update("active", false)
 	if res.Error != nil {
 		return oauth2Error("invalidate authorization code", res.Error)
@@ -45,7 +45,7 @@ func (s *Store) InvalidateAuthorizeCodeSession(ctx context.Context, signature st
 		return nil
 	}
 	var n int64
-	if err := db.Model(&oauth2Session{}).Where("kind = ? AND signature = ?", string(kindCode), signature).Count(&n).Error; err != nil {
+	if err := db.Model(&oauth2Session{}).Where("kind = ? AND signature = ?", string(kindCode), key).Count(&n).Error; err != nil {
 		return oauth2Error("invalidate authorization code", err)
 	}
 	if n == 0 {
@@ -56,9 +56,10 @@ func (s *Store) InvalidateAuthorizeCodeSession(ctx context.Context, signature st
 
 // CreateOpenIDConnectSession stores the OpenID Connect request of a code
 // (OIDC Core §3.1.3.3: the token endpoint issues the ID token from it).
-// fosite passes the whole code, not its signature: only its SHA-256 is kept.
+// fosite passes the whole code, not its signature; like every key it is
+// stored as its SHA-256 (see rowKey).
 func (s *Store) CreateOpenIDConnectSession(ctx context.Context, authorizeCode string, req fosite.Requester) error {
-	return s.createOAuth2Session(ctx, kindOIDC, oidcKey(authorizeCode), "", req)
+	return s.createOAuth2Session(ctx, kindOIDC, authorizeCode, "", req)
 }
 
 // GetOpenIDConnectSession returns the OpenID Connect request of a code,
@@ -69,13 +70,13 @@ func (s *Store) GetOpenIDConnectSession(ctx context.Context, authorizeCode strin
 	if req != nil {
 		session = req.GetSession()
 	}
-	return s.getOAuth2Session(ctx, kindOIDC, oidcKey(authorizeCode), session)
+	return s.getOAuth2Session(ctx, kindOIDC, authorizeCode, session)
 }
 
 // DeleteOpenIDConnectSession removes the OpenID Connect request of a code
 // (fosite does so when it issues the ID token). None is fosite.ErrNotFound.
 func (s *Store) DeleteOpenIDConnectSession(ctx context.Context, authorizeCode string) error {
-	return s.deleteOAuth2Session(ctx, kindOIDC, oidcKey(authorizeCode))
+	return s.deleteOAuth2Session(ctx, kindOIDC, authorizeCode)
 }
 
 // CreatePKCERequestSession stores the PKCE challenge of a code (RFC 7636

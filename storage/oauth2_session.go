@@ -97,10 +97,7 @@ func (k oauth2Kind) tokenType() fosite.TokenType {
 }
 
 // oauth2Session is one row of oauth2_sessions: a fosite request stored under
-// a token signature. It never holds a token: fosite hands storage the HMAC
-// signature of each token (the half a client cannot forge the token from),
-// and the OpenID Connect rows, which fosite keys by the whole code, are
-// stored under the code's SHA-256 (see oidcKey).
+// the key fosite names it by. It never holds a token or a code: see rowKey.
 type oauth2Session struct {
 	Kind              string `gorm:"primaryKey"`
 	Signature         string `gorm:"primaryKey"`
@@ -166,11 +163,15 @@ func sanitizeForm(form url.Values) url.Values {
 	return out
 }
 
-// oidcKey is the stored key of an OpenID Connect row. fosite passes the
-// whole authorization code here, not its signature; a reader of the
-// database must not be able to redeem it, so only its SHA-256 is kept.
-func oidcKey(authorizeCode string) string {
-	sum := sha256.Sum256([]byte(authorizeCode))
+// rowKey is the stored form of the key fosite passes: its SHA-256, in hex.
+// For HMAC tokens fosite passes the signature, the half of the token that is
+// an HMAC of the other; but the OpenID Connect storage gets the whole
+// authorization code, and a JWT access token's signature completes a token
+// whose header and claims the stored session could rebuild. Hashing every
+// key keeps a reader of the database from redeeming anything, and bounds
+// the key's length.
+func rowKey(signature string) string {
+	sum := sha256.Sum256([]byte(signature))
 	return hex.EncodeToString(sum[:])
 }
 
@@ -199,7 +200,8 @@ func expiry(kind oauth2Kind, sess fosite.Session, now time.Time) time.Time {
 	return utc(exp)
 }
 
-// createOAuth2Session stores req under (kind, signature). Every stored
+// createOAuth2Session stores req under (kind, rowKey(signature)), with the
+// access token's key beside a refresh token (accessSignature). Every stored
 // request must name its client (a foreign key: deleting the client deletes
 // its rows) and carry a request ID, the family that revocation acts on.
 func (s *Store) createOAuth2Session(ctx context.Context, kind oauth2Kind, signature, accessSignature string, req fosite.Requester) error {
@@ -210,7 +212,7 @@ func (s *Store) createOAuth2Session(ctx context.Context, kind oauth2Kind, signat
 	sess := req.GetSession()
 	row := oauth2Session{
 		Kind:              string(kind),
-		Signature:         signature,
+		Signature:         rowKey(signature),
 		RequestID:         req.GetID(),
 		ClientID:          req.GetClient().GetID(),
 		RequestedAt:       utc(req.GetRequestedAt()),
@@ -221,8 +223,10 @@ func (s *Store) createOAuth2Session(ctx context.Context, kind oauth2Kind, signat
 		RequestedAudience: nonNil(req.GetRequestedAudience()),
 		GrantedAudience:   nonNil(req.GetGrantedAudience()),
 		Form:              sanitizeForm(req.GetRequestForm()),
-		AccessSignature:   accessSignature,
 		Session:           "{}",
+	}
+	if accessSignature != "" {
+		row.AccessSignature = rowKey(accessSignature)
 	}
 	if req.GetRequestedAt().IsZero() {
 		row.RequestedAt = now
@@ -249,7 +253,7 @@ func (s *Store) createOAuth2Session(ctx context.Context, kind oauth2Kind, signat
 func (s *Store) getOAuth2Session(ctx context.Context, kind oauth2Kind, signature string, session fosite.Session) (fosite.Requester, error) {
 	var row oauth2SessionClient
 	err := s.db(ctx).InnerJoins("Client").
-		Where("oauth2_sessions.kind = ? AND oauth2_sessions.signature = ?", string(kind), signature).
+		Where("oauth2_sessions.kind = ? AND oauth2_sessions.signature = ?", string(kind), rowKey(signature)).
 		Take(&row).Error
 	if err != nil {
 		return nil, oauth2Error(kind.noun(), err)
@@ -296,7 +300,7 @@ func (r *oauth2SessionClient) requester(session fosite.Session) (*fosite.Request
 
 // deleteOAuth2Session removes one row; a missing row is ErrNotFound.
 func (s *Store) deleteOAuth2Session(ctx context.Context, kind oauth2Kind, signature string) error {
-	res := s.db(ctx).Where("kind = ? AND signature = ?", string(kind), signature).Delete(&oauth2Session{})
+	res := s.db(ctx).Where("kind = ? AND signature = ?", string(kind), rowKey(signature)).Delete(&oauth2Session{})
 	if res.Error != nil {
 		return oauth2Error("delete "+kind.noun(), res.Error)
 	}

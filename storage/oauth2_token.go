@@ -66,19 +66,19 @@ func (s *Store) DeleteRefreshTokenSession(ctx context.Context, signature string)
 // unknown token is fosite.ErrNotFound.
 func (s *Store) RotateRefreshToken(ctx context.Context, requestID, signature string) error {
 	return s.InTx(ctx, func(ctx context.Context) error {
-		db := s.db(ctx)
+		db, key := s.db(ctx), rowKey(signature)
 		var accessSignatures []string
 		err := db.Raw(`UPDATE oauth2_sessions SET active = ?, rotated_at = ?
 			WHERE kind = ? AND signature = ? AND request_id = ? AND active = ?
 			RETURNING access_signature`,
-			false, s.now(), string(kindRefresh), signature, requestID, true).Scan(&accessSignatures).Error
+			false, s.now(), string(kindRefresh), key, requestID, true).Scan(&accessSignatures).Error
 		if err != nil {
 			return oauth2Error("rotate refresh token", err)
 		}
 		if len(accessSignatures) == 0 {
 			var n int64
 			if err := db.Model(&oauth2Session{}).
-				Where("kind = ? AND signature = ? AND request_id = ?", string(kindRefresh), signature, requestID).
+				Where("kind = ? AND signature = ? AND request_id = ?", string(kindRefresh), key, requestID).
 				Count(&n).Error; err != nil {
 				return oauth2Error("rotate refresh token", err)
 			}

@@ -1,6 +1,8 @@
 package storagetest
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"net/url"
 	"sync"
@@ -100,6 +102,12 @@ func (f *oauth2Fixture) request(subject string) *fosite.Request {
 
 // sig returns a fresh token signature.
 func sig() string { return "sig-" + randomHex(16) }
+
+// rowKey is how storage keys a row: the hex SHA-256 of fosite's key.
+func rowKey(signature string) string {
+	sum := sha256.Sum256([]byte(signature))
+	return hex.EncodeToString(sum[:])
+}
 
 func testOAuth2AuthorizeCodes(t *testing.T, b Backend) {
 	t.Run("CreateGetInvalidate", func(t *testing.T) {

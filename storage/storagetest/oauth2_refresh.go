@@ -91,7 +91,7 @@ func testOAuth2RefreshTokens(t *testing.T, b Backend) {
 			t.Fatalf("another family was touched: access %v, refresh %v", a, r)
 		}
 		var rotatedAt time.Time
-		if err := f.raw().QueryRowContext(f.ctx, f.rebind("SELECT rotated_at FROM oauth2_sessions WHERE kind = 'refresh' AND signature = ?"), first.refresh).Scan(&rotatedAt); err != nil {
+		if err := f.raw().QueryRowContext(f.ctx, f.rebind("SELECT rotated_at FROM oauth2_sessions WHERE kind = 'refresh' AND signature = ?"), rowKey(first.refresh)).Scan(&rotatedAt); err != nil {
 			t.Fatal(err)
 		}
 		if !rotatedAt.Equal(f.clock.Now().Truncate(time.Microsecond)) {

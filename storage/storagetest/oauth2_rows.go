@@ -34,7 +34,7 @@ func testOAuth2Rows(t *testing.T, b Backend) {
 				t.Fatalf("%s: %v", kind, err)
 			}
 		}
-		rows, err := f.raw().QueryContext(f.ctx, "SELECT kind, form, session FROM oauth2_sessions")
+		rows, err := f.raw().QueryContext(f.ctx, "SELECT kind, signature, access_signature, form, session FROM oauth2_sessions")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -42,9 +42,13 @@ func testOAuth2Rows(t *testing.T, b Backend) {
 		n := 0
 		for rows.Next() {
 			n++
-			var kind, form, session string
-			if err := rows.Scan(&kind, &form, &session); err != nil {
+			var kind, key, accessKey, form, session string
+			if err := rows.Scan(&kind, &key, &accessKey, &form, &session); err != nil {
 				t.Fatal(err)
+			}
+			// Keys are hashed: no token signature (nor code) is stored as such.
+			if key != rowKey("sig-"+kind) || (kind == "refresh" && accessKey != rowKey("a")) {
+				t.Errorf("%s row keyed %q / %q, want the SHA-256 of the signatures", kind, key, accessKey)
 			}
 			if strings.Contains(form, "SECRET") || strings.Contains(session, "SECRET") {
 				t.Errorf("%s row persisted a credential: form %s", kind, form)
@@ -216,7 +220,7 @@ func testOAuth2Rows(t *testing.T, b Backend) {
 			t.Fatalf("session expiry %v, want %v", exp, start.Add(time.Hour))
 		}
 		var expiresAt time.Time
-		if err := f.raw().QueryRowContext(f.ctx, f.rebind("SELECT expires_at FROM oauth2_sessions WHERE signature = ?"), at).Scan(&expiresAt); err != nil {
+		if err := f.raw().QueryRowContext(f.ctx, f.rebind("SELECT expires_at FROM oauth2_sessions WHERE signature = ?"), rowKey(at)).Scan(&expiresAt); err != nil {
 			t.Fatal(err)
 		}
 		if !expiresAt.Equal(start.Add(time.Hour)) {

@@ -9,13 +9,14 @@
 --            revocation (RFC 7009), kept inactive for reuse detection
 --   oidc     OpenID Connect request bound to a code (OIDC Core §3.1.3.3)
 --   pkce     PKCE challenge bound to a code (RFC 7636 §4.4)
--- No token is stored: signature is fosite's HMAC signature of the token
--- (for oidc rows, which fosite keys by the whole code, its SHA-256), and the
--- form holds no credential (see storage/oauth2_session.go).
+-- No token, code or credential is stored: signature (and access_signature)
+-- is the hex SHA-256 of the key fosite passes (a token's signature; for oidc
+-- rows the whole code), and the form is stripped of credentials (see
+-- storage/oauth2_session.go). Deleting a client deletes its rows.
 
 CREATE TABLE oauth2_sessions (
     kind               text        NOT NULL,
-    signature          text        NOT NULL,
+    signature          text        NOT NULL,           -- hex SHA-256 of fosite's key
     request_id         text        NOT NULL,           -- fosite request ID: the grant "family"
     client_id          text        NOT NULL REFERENCES clients (id) ON DELETE CASCADE,
     subject            text        NOT NULL DEFAULT '',
@@ -28,7 +29,7 @@ CREATE TABLE oauth2_sessions (
     granted_audience   jsonb       NOT NULL DEFAULT '[]',
     form               text        NOT NULL DEFAULT '{}', -- JSON of the sanitised url.Values, byte-exact
     session            text        NOT NULL DEFAULT '{}', -- JSON of the fosite.Session, byte-exact
-    access_signature   text        NOT NULL DEFAULT '',   -- refresh rows: the access token issued with it
+    access_signature   text        NOT NULL DEFAULT '',   -- refresh rows: key of the access token issued with it
     rotated_at         timestamptz NULL,                  -- refresh rows: when a refresh used it up
     PRIMARY KEY (kind, signature),
     CONSTRAINT oauth2_sessions_kind_check CHECK (kind IN ('code', 'access', 'refresh', 'oidc', 'pkce'))

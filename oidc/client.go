@@ -217,6 +217,9 @@ func (s ClientSpec) Normalize() (*storage.Client, error) {
 	if m.IDTokenSignedResponseAlg != "" && !slices.Contains(SupportedSigningAlgs(), m.IDTokenSignedResponseAlg) {
 		c.add("id_token_signed_response_alg", "%q is not one of %s", m.IDTokenSignedResponseAlg, strings.Join(SupportedSigningAlgs(), ", "))
 	}
+	if a := m.TokenEndpointAuthSigningAlg; a != "" && !slices.Contains(assertionAlgs(), a) {
+		c.add("token_endpoint_auth_signing_alg", "%q is not one of %s", a, strings.Join(assertionAlgs(), ", "))
+	}
 	if m.UserinfoSignedResponseAlg != "" && !slices.Contains(SupportedSigningAlgs(), m.UserinfoSignedResponseAlg) {
 		c.add("userinfo_signed_response_alg", "%q is not one of %s", m.UserinfoSignedResponseAlg, strings.Join(SupportedSigningAlgs(), ", "))
 	}

@@ -60,7 +60,7 @@ func (s *fositeStore) GetClient(ctx context.Context, id string) (fosite.Client, 
 	if err != nil {
 		return nil, err
 	}
-	return storage.NewFositeClient(c), nil
+	return fositeClientFor(ctx, c), nil
 }
 
 // ClientAssertionJWTValid reports fosite.ErrJTIKnown for a jti already used.

@@ -26,6 +26,8 @@ func (p *Provider) introspect(c echo.Context) error {
 		p.oauth.WriteIntrospectionError(ctx, w, fosite.ErrInvalidRequest)
 		return nil
 	}
+	r = withAssertionAlg(r)
+	ctx = r.Context()
 	client, err := p.oauth.AuthenticateClient(ctx, r, r.PostForm)
 	if err != nil {
 		p.oauth.WriteIntrospectionError(ctx, w, err)
@@ -90,6 +92,10 @@ func (p *Provider) revoke(c echo.Context) error {
 	w := c.Response()
 	writeNoStore(w)
 	allowAnyOrigin(w)
+	if err := r.ParseForm(); err == nil {
+		r = withAssertionAlg(r)
+		ctx = r.Context()
+	}
 	err := p.oauth.NewRevocationRequest(ctx, r)
 	p.oauth.WriteRevocationResponse(ctx, w, err)
 	return nil

@@ -31,6 +31,8 @@ func (p *Provider) token(c echo.Context) error {
 		p.oauth.WriteAccessError(ctx, w, nil, fosite.ErrInvalidRequest.WithHint("The request body could not be read."))
 		return nil
 	}
+	r = withAssertionAlg(r)
+	c.SetRequest(r)
 	if r.PostForm.Get("grant_type") == GrantRefreshToken {
 		if done, err := p.refreshWithGrace(c); done || err != nil {
 			return err

@@ -46,6 +46,9 @@ type ClientMetadata struct {
 	SubjectType               string          `json:"subject_type,omitempty"`
 	SectorIdentifierURI       string          `json:"sector_identifier_uri,omitempty"`
 	IDTokenSignedResponseAlg  string          `json:"id_token_signed_response_alg,omitempty"`
+	// TokenEndpointAuthSigningAlg pins the alg of private_key_jwt
+	// assertions; empty accepts any the server supports.
+	TokenEndpointAuthSigningAlg string `json:"token_endpoint_auth_signing_alg,omitempty"`
 	UserinfoSignedResponseAlg string          `json:"userinfo_signed_response_alg,omitempty"`
 	AccessTokenFormat         string          `json:"access_token_format,omitempty"` // "opaque" | "jwt"
 	DefaultMaxAge             int64           `json:"default_max_age,omitempty"`

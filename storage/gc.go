@@ -24,6 +24,8 @@ type GCResult map[string]int64
 type gcTarget struct {
 	name  string
 	table string
+	// key lists the columns that identify a row ("" means id).
+	key string
 	// where selects expired rows; its one parameter is the cut-off time.
 	where string
 	// cutoff derives the parameter from now; nil means now itself.
@@ -44,8 +46,24 @@ func gcTargets() []gcTarget {
 			where: "expires_at < @t",
 		},
 		{
+			name:  "consent_grants",
+			table: "consent_grants",
+			key:   "user_id, client_id",
+			where: "expires_at < @t",
+		},
+		{
 			name:  "signing_keys",
 			table: "signing_keys",
+			where: "expires_at < @t",
+		},
+		{
+			// Codes, tokens and the OpenID Connect and PKCE rows of codes,
+			// active or not, once past their clean-up horizon (see
+			// oauth2_session.go: fosite itself checks expiry from the
+			// session, so nothing live depends on this running).
+			name:  "oauth2_sessions",
+			table: "oauth2_sessions",
+			key:   "kind, signature",
 			where: "expires_at < @t",
 		},
 		{
@@ -81,9 +99,14 @@ func (s *Store) CollectGarbage(ctx context.Context, o GCOptions) (GCResult, erro
 			}
 			cut = utc(c)
 		}
-		// DELETE … WHERE id IN (SELECT id … LIMIT n) works on both dialects
-		// and keeps every statement short.
-		q := fmt.Sprintf("DELETE FROM %s WHERE id IN (SELECT id FROM %s WHERE %s LIMIT %d)", t.table, t.table, t.where, batch)
+		// DELETE … WHERE (key) IN (SELECT key … LIMIT n) works on both
+		// dialects (row values since SQLite 3.15) and keeps every statement
+		// short.
+		key := t.key
+		if key == "" {
+			key = "id"
+		}
+		q := fmt.Sprintf("DELETE FROM %s WHERE (%s) IN (SELECT %s FROM %s WHERE %s LIMIT %d)", t.table, key, key, t.table, t.where, batch)
 		for {
 			r := s.db(ctx).Exec(q, map[string]any{"t": cut})
 			if r.Error != nil {

@@ -122,6 +122,7 @@ func (a *app) clientsCreateCmd() *cobra.Command {
 	f.StringVar(&spec.Metadata.TosURI, "tos-uri", "", "terms of service URL")
 	f.StringVar(&spec.Metadata.JWKSURI, "jwks-uri", "", "URL of the client's public keys (private_key_jwt)")
 	f.StringVar(&jwks, "jwks", "", "the client's public keys as a JWK Set, or @file (private_key_jwt)")
+	f.StringVar(&spec.Metadata.TokenEndpointAuthSigningAlg, "token-endpoint-auth-signing-alg", "", "pin the alg of private_key_jwt assertions: RS256, PS256 or ES256 (default: any of them)")
 	f.StringVar(&spec.Metadata.IDTokenSignedResponseAlg, "id-token-signed-response-alg", "", "RS256 (default), ES256 or EdDSA")
 	f.StringVar(&spec.Metadata.UserinfoSignedResponseAlg, "userinfo-signed-response-alg", "", "sign userinfo responses: RS256, ES256 or EdDSA")
 	f.StringVar(&spec.Metadata.AccessTokenFormat, "access-token-format", "", "opaque (default) or jwt (RFC 9068)")

@@ -94,6 +94,11 @@ func Run(t *testing.T, b Backend) {
 		{"GarbageCollection", testGarbageCollection},
 		{"Flows", testFlows},
 		{"ConsentGrants", testConsentGrants},
+		{"OAuth2AuthorizeCodes", testOAuth2AuthorizeCodes},
+		{"OAuth2AccessTokens", testOAuth2AccessTokens},
+		{"OAuth2RefreshTokens", testOAuth2RefreshTokens},
+		{"OAuth2Revocation", testOAuth2Revocation},
+		{"OAuth2Rows", testOAuth2Rows},
 	} {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, b) })
 	}

@@ -3,8 +3,27 @@
 // they arrive), the browser SSO session, and writing the result onto the
 // authorization flow record. It never issues tokens and never imports oidc.
 //
-// password.go is the password hasher: argon2id (RFC 9106) in PHC string
-// format, with bounded concurrency so a burst of sign-ins cannot exhaust
-// memory, rehash-on-login when parameters change, and verification of
-// imported bcrypt hashes.
+//   - password.go: the password hasher, argon2id (RFC 9106) in PHC string
+//     format, with bounded concurrency so a burst of sign-ins cannot exhaust
+//     memory, rehash-on-login when parameters change, and verification of
+//     imported bcrypt hashes.
+//   - policy.go: the password policy (NIST SP 800-63B §3.1.1.2): a length,
+//     and not one of the 10,000 most common passwords (a bundled list).
+//   - session.go: Sessions, the SSO session: a cookie holding 256 random bits
+//     (SessionCookie, __Host- prefixed on https), a database row keyed by
+//     their SHA-256 with a separate public sid, idle and absolute lifetimes.
+//     It implements oidc.Authenticator through cmd/janua, which converts
+//     Authentication (the same fields) into oidc's.
+//   - signin.go, signup.go, account.go: the pages. GET/POST /login?flow=…
+//     signs a user in, starts the session and advances the flow created →
+//     authenticated (Subject, SessionID = sid, AuthTime, AMR ["pwd"], ACR
+//     ACRPassword), or rejects it with access_denied on Cancel, then
+//     redirects to the resume path oidc gave (cmd/janua passes
+//     oidc.ResumePath). A flow is only ever advanced by the browser that
+//     started it (web.Cookies.BrowserHash).
+//   - throttle.go: per-IP rate limits and per-account lockout in the shared
+//     hot state, counted for unknown emails too so nothing reveals which
+//     accounts exist.
+//
+// The hand-off protocol itself is documented on oidc.LoginPath.
 package login

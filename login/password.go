@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
-	"unicode/utf8"
 
 	"golang.org/x/crypto/argon2"
 	"golang.org/x/crypto/bcrypt"
@@ -182,26 +181,6 @@ func decodeArgon2(s string) (Argon2Params, []byte, []byte, error) {
 		return p, nil, nil, ErrUnknownHash
 	}
 	return p, salt, key, nil
-}
-
-// PasswordPolicy is what a new password must satisfy (NIST SP 800-63B
-// §3.1.1.2: length, not composition rules).
-type PasswordPolicy struct {
-	MinLength int
-}
-
-// Check returns a user-facing reason when password is unacceptable.
-func (pp PasswordPolicy) Check(password string) error {
-	n := utf8.RuneCountInString(password)
-	switch {
-	case !utf8.ValidString(password):
-		return errors.New("the password is not valid UTF-8")
-	case n < pp.MinLength:
-		return fmt.Errorf("the password must be at least %d characters long", pp.MinLength)
-	case len(password) > maxPasswordBytes:
-		return fmt.Errorf("the password must be at most %d bytes long", maxPasswordBytes)
-	}
-	return nil
 }
 
 // GeneratePassword returns a random password of 20 characters from an

@@ -11,7 +11,7 @@ import (
 	"strings"
 )
 
-//go:embed pages
+//go:embed pages locales
 var embedded embed.FS
 
 // layoutFile wraps every page; it calls the page's "content" template.
@@ -25,9 +25,11 @@ type Options struct {
 	Asset func(name string) string
 }
 
-// Set is the parsed pages, safe for concurrent rendering.
+// Set is the parsed pages and message catalogues, safe for concurrent
+// rendering.
 type Set struct {
 	pages map[string]*template.Template
+	messages
 }
 
 // Brand is what a page shows of the deployment (or, later, the
@@ -47,6 +49,10 @@ type Page struct {
 	Brand     Brand
 	// Data is the page's own content.
 	Data any
+
+	// catalogue and fallback are the messages of Lang and of English; Render
+	// sets them for T.
+	catalogue, fallback map[string]string
 }
 
 // New parses the layout with each page once.
@@ -54,20 +60,26 @@ func New(o Options) (*Set, error) {
 	if o.Asset == nil {
 		o.Asset = func(string) string { return "" }
 	}
-	read := func(name string) ([]byte, error) {
+	// read returns dir/name from the override directory (pages at its
+	// root, catalogues under locales/) or else the embedded file.
+	read := func(dir, name string) ([]byte, error) {
 		if o.Override != nil {
-			b, err := fs.ReadFile(o.Override, name)
+			oname := name
+			if dir != "pages" {
+				oname = dir + "/" + name
+			}
+			b, err := fs.ReadFile(o.Override, oname)
 			if err == nil {
 				return b, nil
 			}
 			if !errors.Is(err, fs.ErrNotExist) {
-				return nil, fmt.Errorf("templates: override %s: %w", name, err)
+				return nil, fmt.Errorf("templates: override %s: %w", oname, err)
 			}
 		}
-		return embedded.ReadFile("pages/" + name)
+		return embedded.ReadFile(dir + "/" + name)
 	}
 	funcs := template.FuncMap{"asset": o.Asset}
-	layoutSrc, err := read(layoutFile)
+	layoutSrc, err := read("pages", layoutFile)
 	if err != nil {
 		return nil, fmt.Errorf("templates: %w", err)
 	}
@@ -79,13 +91,17 @@ func New(o Options) (*Set, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Set{pages: map[string]*template.Template{}}
+	msgs, err := loadMessages(read)
+	if err != nil {
+		return nil, err
+	}
+	s := &Set{pages: map[string]*template.Template{}, messages: msgs}
 	for _, e := range entries {
 		name := e.Name()
 		if name == layoutFile || !strings.HasSuffix(name, ".html") {
 			continue
 		}
-		src, err := read(name)
+		src, err := read("pages", name)
 		if err != nil {
 			return nil, fmt.Errorf("templates: %w", err)
 		}
@@ -105,9 +121,8 @@ func (s *Set) Render(w io.Writer, name string, p Page) error {
 	if !ok {
 		return fmt.Errorf("templates: no page %q", name)
 	}
-	if p.Lang == "" {
-		p.Lang = "en"
-	}
+	p.Lang = s.supported(p.Lang)
+	p.catalogue, p.fallback = s.catalogues[p.Lang], s.catalogues[defaultLanguage]
 	if p.Brand.Name == "" {
 		p.Brand.Name = "Janua"
 	}

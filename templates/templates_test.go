@@ -25,6 +25,14 @@ func TestRenderEveryPage(t *testing.T) {
 			Message string
 		}{404, "nothing here"},
 		"home": struct{ Issuer string }{"https://id.example.com"},
+		"login": map[string]any{"Action": "/login?flow=x", "ClientName": "<b>App</b>", "Email": "a@example.com", "Error": "wrong",
+			"SignupURL": "/signup?flow=x", "FocusPassword": true, "Remember": true, "Cancel": true, "RememberDays": 30},
+		"signup": map[string]any{"Action": "/signup", "ClientName": "App", "Name": "Ana", "Email": "a@example.com", "Error": "too short",
+			"LoginURL": "/login", "Invalid": "password", "MinLength": 12},
+		"consent": map[string]any{"Action": "/consent?flow=x", "ClientName": "App", "LogoURI": "https://app.example.com/logo.png",
+			"PolicyURI": "https://app.example.com/privacy", "TosURI": "javascript:alert(1)", "Email": "a@example.com",
+			"Scopes": []map[string]string{{"Name": "openid", "Title": "Confirm who you are", "Detail": "d"}}},
+		"account": map[string]any{"Email": "a@example.com", "SignOutAction": "/account/signout"},
 	}
 	for name, d := range data {
 		var b strings.Builder
@@ -37,7 +45,7 @@ func TestRenderEveryPage(t *testing.T) {
 				t.Errorf("%s lacks %q", name, want)
 			}
 		}
-		if strings.Contains(html, "<script>alert(1)</script>") {
+		if strings.Contains(html, "<script>alert(1)</script>") || strings.Contains(html, "<b>App</b>") || strings.Contains(html, "javascript:") {
 			t.Errorf("%s did not escape its data", name)
 		}
 	}

@@ -47,6 +47,10 @@ type Config struct {
 	Tokens    TokensConfig    `yaml:"tokens"`
 	Passwords PasswordsConfig `yaml:"passwords"`
 	Templates TemplatesConfig `yaml:"templates"`
+	// Sign-in, sign-up and the SSO session (login and consent).
+	Signup   SignupConfig   `yaml:"signup"`
+	Sessions SessionsConfig `yaml:"sessions"`
+	Login    LoginConfig    `yaml:"login"`
 }
 
 // HTTPConfig is the listener.
@@ -113,6 +117,27 @@ type TemplatesConfig struct {
 	Dir string `yaml:"dir"`
 }
 
+// SignupConfig offers self-service sign-up.
+type SignupConfig struct {
+	Enabled bool `yaml:"enabled"`
+}
+
+// SessionsConfig is the browser SSO session's lifetimes.
+type SessionsConfig struct {
+	IdleTimeout     time.Duration `yaml:"idle_timeout"`
+	AbsoluteTimeout time.Duration `yaml:"absolute_timeout"`
+	RememberTimeout time.Duration `yaml:"remember_timeout"`
+}
+
+// LoginConfig is the abuse controls of sign-in and sign-up.
+type LoginConfig struct {
+	IPRateLimit     int           `yaml:"ip_rate_limit"`
+	IPRateWindow    time.Duration `yaml:"ip_rate_window"`
+	LockoutFailures int           `yaml:"lockout_failures"`
+	LockoutWindow   time.Duration `yaml:"lockout_window"`
+	LockoutDuration time.Duration `yaml:"lockout_duration"`
+}
+
 // defaultConfig is the zero-configuration development setup.
 func defaultConfig() Config {
 	return Config{
@@ -130,6 +155,10 @@ func defaultConfig() Config {
 			// OWASP's argon2id baseline: m=19 MiB, t=2, p=1.
 			Argon2: Argon2Config{MemoryKiB: 19 * 1024, Iterations: 2, Parallelism: 1, MaxConcurrent: 4},
 		},
+		Signup:   SignupConfig{Enabled: true},
+		Sessions: SessionsConfig{IdleTimeout: 30 * time.Minute, AbsoluteTimeout: 12 * time.Hour, RememberTimeout: 30 * 24 * time.Hour},
+		Login: LoginConfig{IPRateLimit: 20, IPRateWindow: time.Minute,
+			LockoutFailures: 5, LockoutWindow: 15 * time.Minute, LockoutDuration: 15 * time.Minute},
 	}
 }
 
@@ -173,6 +202,15 @@ func settings(c *Config) []setting {
 		{"passwords.argon2.parallelism", "JANUA_ARGON2_PARALLELISM", "", "argon2id lanes", false, &c.Passwords.Argon2.Parallelism},
 		{"passwords.argon2.max_concurrent", "JANUA_ARGON2_MAX_CONCURRENT", "", "password hashes computed at once (bounds memory)", false, &c.Passwords.Argon2.MaxConcurrent},
 		{"templates.dir", "JANUA_TEMPLATES_DIR", "", "directory of page templates that override the embedded ones", false, &c.Templates.Dir},
+		{"signup.enabled", "JANUA_SIGNUP_ENABLED", "", "offer self-service sign-up at /signup", false, &c.Signup.Enabled},
+		{"sessions.idle_timeout", "JANUA_SESSION_IDLE_TIMEOUT", "", "SSO session ends after this long unused", false, &c.Sessions.IdleTimeout},
+		{"sessions.absolute_timeout", "JANUA_SESSION_ABSOLUTE_TIMEOUT", "", "SSO session ends this long after sign-in", false, &c.Sessions.AbsoluteTimeout},
+		{"sessions.remember_timeout", "JANUA_SESSION_REMEMBER_TIMEOUT", "", `lifetime of a "keep me signed in" session (persistent cookie)`, false, &c.Sessions.RememberTimeout},
+		{"login.ip_rate_limit", "JANUA_LOGIN_IP_RATE_LIMIT", "", "sign-in (and sign-up) posts allowed per IP per window", false, &c.Login.IPRateLimit},
+		{"login.ip_rate_window", "JANUA_LOGIN_IP_RATE_WINDOW", "", "window of login.ip_rate_limit", false, &c.Login.IPRateWindow},
+		{"login.lockout_failures", "JANUA_LOGIN_LOCKOUT_FAILURES", "", "failed sign-ins that lock an account (0 disables)", false, &c.Login.LockoutFailures},
+		{"login.lockout_window", "JANUA_LOGIN_LOCKOUT_WINDOW", "", "window in which failures are counted", false, &c.Login.LockoutWindow},
+		{"login.lockout_duration", "JANUA_LOGIN_LOCKOUT_DURATION", "", "how long a locked account stays locked", false, &c.Login.LockoutDuration},
 	}
 }
 
@@ -455,6 +493,7 @@ func (c *Config) validate() problems {
 			p.add("templates.dir: %q is not a directory", c.Templates.Dir)
 		}
 	}
+	p = append(p, c.validateLogin()...)
 	if c.production() {
 		if c.Secret == "" {
 			p.add("secret: JANUA_SECRET (or JANUA_SECRET_FILE) is required in production")
@@ -470,6 +509,30 @@ func (c *Config) validate() problems {
 		if c.Database.URL == "" {
 			p.add("database.url: set JANUA_DATABASE_URL explicitly in production (the default SQLite file in data_dir is for development)")
 		}
+	}
+	return p
+}
+
+// validateLogin checks the sign-in settings.
+func (c *Config) validateLogin() problems {
+	var p problems
+	s, l := c.Sessions, c.Login
+	if s.IdleTimeout <= 0 || s.AbsoluteTimeout <= 0 || s.RememberTimeout <= 0 {
+		p.add("sessions: idle_timeout, absolute_timeout and remember_timeout must be positive")
+	} else if s.IdleTimeout > s.AbsoluteTimeout {
+		p.add("sessions.idle_timeout: %s exceeds sessions.absolute_timeout %s", s.IdleTimeout, s.AbsoluteTimeout)
+	}
+	if l.IPRateLimit < 1 {
+		p.add("login.ip_rate_limit: must be at least 1")
+	}
+	if l.IPRateWindow < time.Second {
+		p.add("login.ip_rate_window: must be at least 1s")
+	}
+	if l.LockoutFailures < 0 {
+		p.add("login.lockout_failures: must not be negative (0 disables the lockout)")
+	}
+	if l.LockoutFailures > 0 && (l.LockoutWindow < time.Second || l.LockoutDuration < time.Second) {
+		p.add("login.lockout_window and login.lockout_duration: must be at least 1s")
 	}
 	return p
 }

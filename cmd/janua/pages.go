@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"net/http"
+	"strconv"
 
 	"github.com/labstack/echo/v4"
 
@@ -10,17 +11,21 @@ import (
 	"github.com/madfam-org/janua/web"
 )
 
-// pages renders server-side pages with the per-request nonce and ID.
+// pages renders server-side pages with the per-request nonce and ID, in the
+// language the browser prefers (Accept-Language).
 type pages struct {
 	set *templates.Set
 }
 
 // render writes page name with status, never cached (pages may carry CSRF
-// tokens and personal data).
+// tokens and personal data). title is a message key or, when the catalogue
+// lacks it, the title itself.
 func (p pages) render(c echo.Context, status int, name, title string, data any) error {
+	lang := p.set.Language("", c.Request().Header.Get("Accept-Language"))
 	var buf bytes.Buffer
 	err := p.set.Render(&buf, name, templates.Page{
-		Title:     title,
+		Title:     p.set.T(lang, title),
+		Lang:      lang,
 		Nonce:     web.Nonce(c),
 		RequestID: web.RequestID(c.Request().Context()),
 		Data:      data,
@@ -33,14 +38,19 @@ func (p pages) render(c echo.Context, status int, name, title string, data any) 
 	return c.HTMLBlob(status, buf.Bytes())
 }
 
-// errorPage is the web.ErrorPage: the 404 page or the one styled error page.
+// errorPage is the web.ErrorPage: the 404 page or the one styled error page,
+// titled in the browser's language when the catalogue knows the status.
 func (p pages) errorPage(c echo.Context, status int, title, message string) error {
 	data := struct {
 		Status  int
 		Message string
 	}{status, message}
-	if status == http.StatusNotFound {
-		return p.render(c, status, "notfound", "Page not found", data)
+	key := "status." + strconv.Itoa(status)
+	if p.set.T("en", key) == key {
+		key = title
 	}
-	return p.render(c, status, "error", title, data)
+	if status == http.StatusNotFound {
+		return p.render(c, status, "notfound", key, data)
+	}
+	return p.render(c, status, "error", key, data)
 }

@@ -135,7 +135,7 @@ func (a *app) newServer(c Config, log *slog.Logger, store *storage.Store, hot st
 	e.GET("/", func(ctx echo.Context) error {
 		return pg.render(ctx, http.StatusOK, "home", "Sign-in service", struct{ Issuer string }{c.Issuer})
 	})
-	return e, nil
+	return e, mountInteraction(e, c, log, store, hot, set)
 }
 
 // banner tells the person who ran `janua serve` where it is and what to do.

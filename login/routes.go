@@ -1,0 +1,29 @@
+package login
+
+import (
+	"github.com/labstack/echo/v4"
+
+	"github.com/madfam-org/janua/web"
+)
+
+// Paths of the pages login serves besides Options.LoginPath.
+const (
+	SignupPath  = "/signup"
+	AccountPath = "/account"
+	SignOutPath = "/account/signout"
+)
+
+// Routes mounts every page login serves, never cached, each behind mw
+// (cmd/janua passes the CSRF middleware). Sign-up is mounted only when enabled: otherwise
+// /signup is a plain 404.
+func (p *Pages) Routes(e *echo.Echo, mw ...echo.MiddlewareFunc) {
+	mw = append([]echo.MiddlewareFunc{web.NoStore}, mw...)
+	e.GET(p.o.LoginPath, p.showLogin, mw...)
+	e.POST(p.o.LoginPath, p.submitLogin, mw...)
+	if p.o.Signup {
+		e.GET(SignupPath, p.showSignup, mw...)
+		e.POST(SignupPath, p.submitSignup, mw...)
+	}
+	e.GET(AccountPath, p.showAccount, mw...)
+	e.POST(SignOutPath, p.signOut, mw...)
+}

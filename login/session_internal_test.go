@@ -1,0 +1,45 @@
+package login
+
+import (
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/madfam-org/janua/storage"
+	"github.com/madfam-org/janua/storage/storagetest"
+	"github.com/madfam-org/janua/web"
+)
+
+// On an https issuer the session cookie is __Host- prefixed: Secure,
+// Path=/, no Domain (RFC 6265bis §4.1.3.2), HttpOnly and SameSite=Lax; it
+// is persistent only for a remembered session.
+func TestSessionCookieOnHTTPS(t *testing.T) {
+	store := storagetest.OpenSQLite(t)
+	u := &storage.User{Email: "ana@example.com"}
+	if err := store.CreateUser(context.Background(), u, ""); err != nil {
+		t.Fatal(err)
+	}
+	s := NewSessions(store, SessionOptions{Cookies: web.Cookies{Secure: true}})
+	for _, remember := range []bool{false, true} {
+		rec := httptest.NewRecorder()
+		c := echo.New().NewContext(httptest.NewRequest(http.MethodPost, "/login", nil), rec)
+		st, err := s.start(context.Background(), c, u.ID, remember)
+		if err != nil {
+			t.Fatal(err)
+		}
+		s.setCookie(c, st)
+		set := rec.Header().Get("Set-Cookie")
+		if !strings.HasPrefix(set, "__Host-janua-session="+st.token+";") || !strings.Contains(set, "; Path=/") || !strings.Contains(set, "; HttpOnly") ||
+			!strings.Contains(set, "; Secure") || !strings.Contains(set, "; SameSite=Lax") || strings.Contains(set, "Domain") ||
+			strings.Contains(set, "Max-Age=2592000") != remember || strings.Contains(set, "Expires") != remember {
+			t.Fatalf("remember=%v: Set-Cookie %q", remember, set)
+		}
+		if st.session.ID != sessionID(st.token) || len(st.token) != 43 || st.session.SID == "" || strings.Contains(st.session.ID, st.token) {
+			t.Fatalf("session %+v", st.session)
+		}
+	}
+}

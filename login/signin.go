@@ -1,0 +1,250 @@
+package login
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/madfam-org/janua/storage"
+)
+
+// maxEmail bounds the email field (RFC 5321 §4.5.3.1.3 paths are at most
+// 256 octets; 320 leaves room for what users paste).
+const maxEmail = 320
+
+// absentUserID is a well-formed user ID no user has: an unknown email still
+// costs the password-hash lookup a known one does.
+const absentUserID = "00000000-0000-7000-8000-000000000000"
+
+// loginView is the data of login.html.
+type loginView struct {
+	Action, ClientName, Email, Error, SignupURL string
+	FocusPassword, Remember, Cancel             bool
+	RememberDays                                int
+}
+
+func (p *Pages) loginView(fr *flowRequest, email string) loginView {
+	v := loginView{
+		Action:        p.o.LoginPath + flowQuery(fr),
+		Email:         email,
+		FocusPassword: email != "",
+		Cancel:        fr != nil,
+		RememberDays:  int(p.o.Sessions.o.RememberTimeout / (24 * time.Hour)),
+	}
+	if fr != nil {
+		v.ClientName = fr.client.Name
+	}
+	if p.o.Signup {
+		v.SignupURL = SignupPath + flowQuery(fr)
+	}
+	return v
+}
+
+// showLogin is GET /login: the form, prefilled with the flow's login_hint
+// (OIDC Core §3.1.2.1).
+func (p *Pages) showLogin(c echo.Context) error {
+	fr, lang, err := p.loadFlow(c)
+	if err != nil {
+		return err
+	}
+	hint := ""
+	if fr != nil {
+		hint = clean(first(fr.flow.Request, "login_hint"), maxEmail)
+	}
+	return p.render(c, http.StatusOK, "login", lang, "login.title", p.loginView(fr, hint))
+}
+
+// submitLogin is POST /login: cancel, or check the password and sign in.
+// Every failure (unknown email, wrong password, disabled account, no
+// password) gets the same page, status and, within noise, time.
+func (p *Pages) submitLogin(c echo.Context) error {
+	fr, lang, err := p.loadFlow(c)
+	if err != nil {
+		return err
+	}
+	if c.FormValue("action") == "cancel" {
+		return p.cancel(c, fr, lang)
+	}
+	ctx := c.Request().Context()
+	email, password := clean(c.FormValue("email"), maxEmail), c.FormValue("password")
+	v := p.loginView(fr, email)
+	v.Remember = c.FormValue("remember") != ""
+	fail := func(status int, msg string) error {
+		v.Error = msg
+		return p.render(c, status, "login", lang, "login.title", v)
+	}
+	if wait, err := p.throttle.allowIP(ctx, "login", c.RealIP()); err != nil {
+		return err
+	} else if wait > 0 {
+		retryAfter(c, wait)
+		return fail(http.StatusTooManyRequests, p.waitMessage(lang, wait))
+	}
+	if email == "" || password == "" {
+		return fail(http.StatusBadRequest, p.o.Templates.T(lang, "login.missing"))
+	}
+	clientID := ""
+	if fr != nil {
+		clientID = fr.client.ID
+	}
+	if wait, err := p.throttle.locked(ctx, email); err != nil {
+		return err
+	} else if wait > 0 {
+		p.audit(c, auditEvent(c, auditLoginFailed, storage.AuditFailure, "", clientID, map[string]any{"reason": "locked"}))
+		retryAfter(c, wait)
+		return fail(http.StatusTooManyRequests, p.waitMessage(lang, wait))
+	}
+
+	u, rehash, reason, err := p.verify(ctx, email, password)
+	if err != nil {
+		return err
+	}
+	if u == nil || reason != "" {
+		lockedNow, err := p.throttle.failed(ctx, email)
+		if err != nil {
+			return err
+		}
+		subject := ""
+		if u != nil {
+			subject = u.ID
+		}
+		p.audit(c, auditEvent(c, auditLoginFailed, storage.AuditFailure, subject, clientID, map[string]any{"reason": reason}))
+		if lockedNow {
+			p.audit(c, auditEvent(c, auditLoginLocked, storage.AuditFailure, subject, clientID,
+				map[string]any{"failures": p.o.Limits.LockoutFailures, "locked_for": p.o.Limits.LockoutDuration.String()}))
+		}
+		return fail(http.StatusBadRequest, p.o.Templates.T(lang, "login.failed"))
+	}
+	if err := p.throttle.succeeded(ctx, email); err != nil {
+		return err
+	}
+	if rehash {
+		p.rehash(ctx, u.ID, password)
+	}
+	return p.signIn(c, fr, lang, u, v.Remember, auditLoginSucceeded)
+}
+
+// verify checks email and password. It returns the user when they match an
+// enabled account, else a reason for the audit log; both paths do the same
+// database reads and one password hash.
+func (p *Pages) verify(ctx context.Context, email, password string) (u *storage.User, rehash bool, reason string, err error) {
+	u, err = p.store.GetUserByEmail(ctx, email)
+	if errors.Is(err, storage.ErrNotFound) {
+		_, _ = p.store.GetPasswordHash(ctx, absentUserID)
+		return nil, false, "unknown_user", p.o.Passwords.Burn(ctx, password)
+	}
+	if err != nil {
+		return nil, false, "", err
+	}
+	hash, err := p.store.GetPasswordHash(ctx, u.ID)
+	if errors.Is(err, storage.ErrNotFound) {
+		return u, false, "no_password", p.o.Passwords.Burn(ctx, password)
+	}
+	if err != nil {
+		return nil, false, "", err
+	}
+	rehash, err = p.o.Passwords.Verify(ctx, password, hash)
+	switch {
+	case errors.Is(err, ErrPasswordMismatch):
+		return u, false, "bad_password", nil
+	case errors.Is(err, ErrUnknownHash):
+		p.o.Log.WarnContext(ctx, "stored password hash is in no format we verify", "user", u.ID)
+		return u, false, "unusable_hash", p.o.Passwords.Burn(ctx, password)
+	case err != nil:
+		return nil, false, "", err
+	}
+	if u.Disabled() {
+		return u, false, "disabled", nil
+	}
+	return u, rehash, "", nil
+}
+
+// rehash stores a fresh hash of a password that matched an old-parameter
+// hash. A failure only delays the upgrade to the next sign-in.
+func (p *Pages) rehash(ctx context.Context, userID, password string) {
+	h, err := p.o.Passwords.Hash(ctx, password)
+	if err == nil {
+		err = p.store.SetPasswordHash(ctx, userID, h)
+	}
+	if err != nil {
+		p.o.Log.WarnContext(ctx, "password rehash failed", "user", userID, "err", err)
+	}
+}
+
+// signIn starts the SSO session of u, advances the flow to authenticated
+// and records event, all in one transaction; then it sets the session
+// cookie and sends the browser on: back to oidc, or to the account page.
+func (p *Pages) signIn(c echo.Context, fr *flowRequest, lang string, u *storage.User, remember bool, event string) error {
+	var st *started
+	clientID := ""
+	if fr != nil {
+		clientID = fr.client.ID
+	}
+	err := p.store.InTx(c.Request().Context(), func(ctx context.Context) error {
+		var err error
+		if st, err = p.o.Sessions.start(ctx, c, u.ID, remember); err != nil {
+			return err
+		}
+		if fr != nil {
+			f := *fr.flow
+			at := st.session.AuthTime
+			f.State, f.Subject, f.SessionID, f.AuthTime = storage.FlowAuthenticated, u.ID, st.session.SID, &at
+			f.AMR, f.ACR = append([]string(nil), st.session.AMR...), st.session.ACR
+			f.Error, f.ErrorDescription = "", ""
+			if err := p.advance(ctx, fr, lang, &f); err != nil {
+				return err
+			}
+		}
+		details := map[string]any{"method": AMRPassword, "sid": st.session.SID, "remember": remember}
+		if st.replaced != "" {
+			details["replaced_sid"] = st.replaced
+		}
+		return p.store.RecordAuditEvent(ctx, auditEvent(c, event, storage.AuditSuccess, u.ID, clientID, details))
+	})
+	if err != nil {
+		return err
+	}
+	p.o.Sessions.setCookie(c, st)
+	if fr == nil {
+		return c.Redirect(http.StatusSeeOther, AccountPath)
+	}
+	return p.resume(c, fr)
+}
+
+// cancel rejects the flow with access_denied (RFC 6749 §4.1.2.1) and sends
+// the browser back to oidc, which tells the client.
+func (p *Pages) cancel(c echo.Context, fr *flowRequest, lang string) error {
+	if fr == nil {
+		return c.Redirect(http.StatusSeeOther, "/")
+	}
+	f := *fr.flow
+	f.State, f.Error, f.ErrorDescription = storage.FlowRejected, "access_denied", "The user cancelled the sign-in."
+	err := p.store.InTx(c.Request().Context(), func(ctx context.Context) error {
+		if err := p.advance(ctx, fr, lang, &f); err != nil {
+			return err
+		}
+		return p.store.RecordAuditEvent(ctx, auditEvent(c, auditLoginCancelled, storage.AuditFailure, fr.flow.Subject, fr.client.ID, nil))
+	})
+	if err != nil {
+		return err
+	}
+	return p.resume(c, fr)
+}
+
+// audit records an event outside any transaction; failing to record it is
+// logged, never shown.
+func (p *Pages) audit(c echo.Context, e *storage.AuditEvent) {
+	if err := p.store.RecordAuditEvent(c.Request().Context(), e); err != nil {
+		p.o.Log.ErrorContext(c.Request().Context(), "audit event not recorded", "type", e.Type, "err", err)
+	}
+}
+
+// waitMessage tells the user to wait d (rounded up to minutes).
+func (p *Pages) waitMessage(lang string, d time.Duration) string {
+	if n := waitMinutes(d); n > 1 {
+		return p.o.Templates.T(lang, "login.wait_many", n)
+	}
+	return p.o.Templates.T(lang, "login.wait_one")
+}

@@ -1,0 +1,43 @@
+package login
+
+import (
+	"context"
+	"time"
+
+	"github.com/madfam-org/janua/directory"
+	"github.com/madfam-org/janua/storage"
+)
+
+// SessionStore is the persistence of the browser SSO session.
+type SessionStore interface {
+	CreateBrowserSession(ctx context.Context, bs *storage.BrowserSession) error
+	GetBrowserSession(ctx context.Context, id string) (*storage.BrowserSession, error)
+	TouchBrowserSession(ctx context.Context, id string, idleExpiresAt time.Time) error
+	RevokeBrowserSession(ctx context.Context, id string) error
+	RecordAuditEvent(ctx context.Context, e *storage.AuditEvent) error
+}
+
+// Store is everything the sign-in pages need: users and their password
+// hashes, the flow record they advance, the client it is for, the SSO
+// session, the audit log and transactions.
+type Store interface {
+	SessionStore
+	GetUser(ctx context.Context, id string) (*storage.User, error)
+	GetUserByEmail(ctx context.Context, email string) (*storage.User, error)
+	GetPasswordHash(ctx context.Context, userID string) (string, error)
+	SetPasswordHash(ctx context.Context, userID, hash string) error
+	GetFlow(ctx context.Context, id string) (*storage.Flow, error)
+	AdvanceFlow(ctx context.Context, f *storage.Flow, from storage.FlowState) error
+	GetClient(ctx context.Context, id string) (*storage.Client, error)
+	InTx(ctx context.Context, fn func(ctx context.Context) error) error
+}
+
+// Directory creates users (sign-up); *directory.Users satisfies it.
+type Directory interface {
+	Create(ctx context.Context, spec directory.UserSpec, actor string) (*storage.User, error)
+}
+
+var (
+	_ Store     = (*storage.Store)(nil)
+	_ Directory = (*directory.Users)(nil)
+)

@@ -39,7 +39,7 @@ func (p *Provider) authorize(c echo.Context) error {
 	r := c.Request()
 	ctx := r.Context()
 	if err := r.ParseForm(); err != nil {
-		return p.badRequestPage(c, "The authorization request could not be read.")
+		return p.badRequestPage(c, "oidc.flow.unreadable")
 	}
 	// Request objects are not supported (Discovery says so). Take them out
 	// before fosite sees them, so that the refusal travels to the client's
@@ -173,17 +173,17 @@ func (p *Provider) resume(c echo.Context) error {
 	ctx := c.Request().Context()
 	challenge := c.QueryParam(FlowParam)
 	if challenge == "" {
-		return p.badRequestPage(c, "This sign-in link is incomplete. Start again from the application.")
+		return p.badRequestPage(c, "oidc.flow.incomplete")
 	}
 	f, err := p.store.GetFlow(ctx, storage.FlowID(challenge))
 	if errors.Is(err, storage.ErrNotFound) {
-		return p.badRequestPage(c, "This sign-in has expired or was already used. Start again from the application.")
+		return p.badRequestPage(c, "oidc.flow.expired")
 	}
 	if err != nil {
 		return err
 	}
 	if f.Browser != p.opts.Cookies.BrowserHash(c) {
-		return p.badRequestPage(c, "This sign-in was started in another browser. Start again from the application in this browser.")
+		return p.badRequestPage(c, "oidc.flow.other_browser")
 	}
 	// Rebuild and re-validate the original request (the client may have
 	// changed meanwhile).
@@ -210,7 +210,7 @@ func (p *Provider) resume(c echo.Context) error {
 	case storage.FlowCreated:
 		return c.Redirect(http.StatusSeeOther, LoginPath+"?"+url.Values{FlowParam: {challenge}}.Encode())
 	case storage.FlowCompleted:
-		return p.badRequestPage(c, "This sign-in was already completed. Start again from the application.")
+		return p.badRequestPage(c, "oidc.flow.completed")
 	}
 	if f.AuthTime == nil || f.Subject == "" {
 		return p.authorizeError(c, ar, fosite.ErrServerError.WithHint("The flow has no authentication."))
@@ -236,7 +236,7 @@ func (p *Provider) resume(c echo.Context) error {
 	f.State = storage.FlowCompleted
 	if err := p.store.AdvanceFlow(ctx, f, from); err != nil {
 		if errors.Is(err, storage.ErrConflict) || errors.Is(err, storage.ErrNotFound) {
-			return p.badRequestPage(c, "This sign-in was already completed. Start again from the application.")
+			return p.badRequestPage(c, "oidc.flow.completed")
 		}
 		return err
 	}

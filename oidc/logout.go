@@ -28,7 +28,7 @@ func (p *Provider) endSession(c echo.Context) error {
 	ctx := r.Context()
 	writeNoStore(c.Response())
 	if err := r.ParseForm(); err != nil {
-		return p.badRequestPage(c, "The sign-out request could not be read.")
+		return p.logoutRefused(c, "oidc.logout.unreadable")
 	}
 	form := r.Form
 	if r.Method == http.MethodPost {
@@ -43,10 +43,10 @@ func (p *Provider) endSession(c echo.Context) error {
 		tok, err := p.signer.Decode(ctx, hint)
 		var ve *fositejwt.ValidationError
 		if err != nil && !(errors.As(err, &ve) && ve.Has(fositejwt.ValidationErrorExpired)) {
-			return p.logoutRefused(c, "The application's sign-out request carried an ID token this service did not issue.")
+			return p.logoutRefused(c, "oidc.logout.foreign_hint")
 		}
 		if iss, _ := tok.Claims["iss"].(string); iss != p.opts.Issuer {
-			return p.logoutRefused(c, "The application's sign-out request carried an ID token from another issuer.")
+			return p.logoutRefused(c, "oidc.logout.foreign_hint")
 		}
 		aud := audiences(tok.Claims["aud"])
 		if clientID == "" && len(aud) > 0 {
@@ -56,7 +56,7 @@ func (p *Provider) endSession(c echo.Context) error {
 			}
 		}
 		if !slices.Contains(aud, clientID) {
-			return p.logoutRefused(c, "The application's sign-out request names a client the ID token was not issued to.")
+			return p.logoutRefused(c, "oidc.logout.wrong_client")
 		}
 	}
 	if clientID != "" {
@@ -68,7 +68,7 @@ func (p *Provider) endSession(c echo.Context) error {
 	}
 	if redirect != "" && hint != "" {
 		if client == nil || !slices.Contains(client.PostLogoutRedirectURIs, redirect) {
-			return p.logoutRefused(c, "The application asked to be sent to an address it has not registered for after sign-out.")
+			return p.logoutRefused(c, "oidc.logout.unregistered")
 		}
 	}
 
@@ -84,7 +84,7 @@ func (p *Provider) endSession(c echo.Context) error {
 	if redirect != "" && hint != "" {
 		u, err := url.Parse(redirect)
 		if err != nil {
-			return p.logoutRefused(c, "The application's post-logout address is not valid.")
+			return p.logoutRefused(c, "oidc.logout.unregistered")
 		}
 		if state := form.Get("state"); state != "" {
 			q := u.Query()
@@ -97,11 +97,12 @@ func (p *Provider) endSession(c echo.Context) error {
 	if client != nil {
 		name = client.Name
 	}
-	return p.pages.Page(c, http.StatusOK, "signedout", "Signed out", struct{ Client string }{name})
+	return p.pages.Page(c, http.StatusOK, "signedout", "signedout.title", struct{ Client string }{name})
 }
 
+// logoutRefused explains a refused sign-out (why: a catalogue key).
 func (p *Provider) logoutRefused(c echo.Context, why string) error {
-	return p.errorPage(c, http.StatusBadRequest, "Sign-out request refused", why+" You are still signed in; sign out from the application again, or close the browser.")
+	return p.errorPage(c, http.StatusBadRequest, "oidc.logout.title", why, "")
 }
 
 // audiences reads an "aud" claim: a string or an array of strings.

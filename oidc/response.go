@@ -10,6 +10,7 @@ import (
 	"github.com/labstack/echo/v4"
 	"github.com/ory/fosite"
 
+	"github.com/madfam-org/janua/templates"
 	"github.com/madfam-org/janua/web"
 )
 
@@ -91,8 +92,7 @@ func (p *Provider) authorizeError(c echo.Context, ar fosite.AuthorizeRequester, 
 	level(ctx, "authorization request refused", "error", rfc.ErrorField, "hint", rfc.HintField, "debug", rfc.DebugField,
 		"cause", errors.Unwrap(rfc))
 	if ar == nil || !ar.IsRedirectURIValid() || ar.GetRedirectURI() == nil {
-		return p.errorPage(c, http.StatusBadRequest, "The application sent an invalid sign-in request",
-			safeDescription(rfc)+" Go back to the application and try again; if it keeps happening, tell its developers.")
+		return p.errorPage(c, http.StatusBadRequest, "oidc.invalid_request.title", "oidc.invalid_request.advice", safeDescription(rfc))
 	}
 	params := url.Values{"error": {rfc.ErrorField}}
 	if d := safeDescription(rfc); d != "" {
@@ -121,15 +121,14 @@ func safeDescription(e *fosite.RFC6749Error) string {
 	return b.String()
 }
 
-// errorPage renders the styled error page.
-func (p *Provider) errorPage(c echo.Context, status int, title, message string) error {
+// errorPage renders the styled error page; title and message are message
+// catalogue keys, detail technical text shown as it is.
+func (p *Provider) errorPage(c echo.Context, status int, title, message, detail string) error {
 	writeNoStore(c.Response())
-	return p.pages.Page(c, status, "error", title, struct {
-		Status  int
-		Message string
-	}{status, message})
+	return p.pages.Page(c, status, "error", title, templates.ErrorData{Status: status, Message: message, Detail: detail})
 }
 
+// badRequestPage explains why a flow cannot continue (message: a key).
 func (p *Provider) badRequestPage(c echo.Context, message string) error {
-	return p.errorPage(c, http.StatusBadRequest, "This sign-in cannot continue", message)
+	return p.errorPage(c, http.StatusBadRequest, "oidc.flow.title", message, "")
 }

@@ -55,6 +55,15 @@ type Page struct {
 	catalogue, fallback map[string]string
 }
 
+// ErrorData is the data of the error page: the status, a message (a
+// catalogue key, or plain text shown as it is) and an optional technical
+// detail shown in small type.
+type ErrorData struct {
+	Status  int
+	Message string
+	Detail  string
+}
+
 // New parses the layout with each page once.
 func New(o Options) (*Set, error) {
 	if o.Asset == nil {

@@ -94,7 +94,7 @@ func newInteractionServer(t *testing.T, o serverOptions) *interactionServer {
 	}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	a := &app{io: streams{in: strings.NewReader(""), out: io.Discard, err: io.Discard}}
-	e, err := a.newServer(c, log, store, hot)
+	e, err := a.newServer(ctx, c, log, store, hot)
 	if err != nil {
 		t.Fatal(err)
 	}

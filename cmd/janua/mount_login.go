@@ -103,13 +103,13 @@ func (ia *interaction) authenticator() oidc.Authenticator { return ssoSessions{i
 func (ia *interaction) consentGate() oidc.ConsentGate { return ia.gate }
 
 // mountInteraction builds login and consent and mounts their pages on e.
-func mountInteraction(e *echo.Echo, c Config, log *slog.Logger, store *storage.Store, hot storage.HotState, set *templates.Set) error {
+func mountInteraction(e *echo.Echo, c Config, log *slog.Logger, store *storage.Store, hot storage.HotState, set *templates.Set) (*interaction, error) {
 	ia, err := newInteraction(c, log, store, hot, set)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	ia.mount(e)
-	return nil
+	return ia, nil
 }
 
 // ssoSessions adapts login.Sessions to oidc.Authenticator: the two

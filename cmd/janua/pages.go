@@ -41,10 +41,7 @@ func (p pages) render(c echo.Context, status int, name, title string, data any) 
 // errorPage is the web.ErrorPage: the 404 page or the one styled error page,
 // titled in the browser's language when the catalogue knows the status.
 func (p pages) errorPage(c echo.Context, status int, title, message string) error {
-	data := struct {
-		Status  int
-		Message string
-	}{status, message}
+	data := templates.ErrorData{Status: status, Message: message}
 	key := "status." + strconv.Itoa(status)
 	if p.set.T("en", key) == key {
 		key = title
@@ -53,4 +50,9 @@ func (p pages) errorPage(c echo.Context, status int, title, message string) erro
 		return p.render(c, status, "notfound", key, data)
 	}
 	return p.render(c, status, "error", key, data)
+}
+
+// Page is oidc's Renderer: title is a catalogue key (or plain text).
+func (p pages) Page(c echo.Context, status int, name, title string, data any) error {
+	return p.render(c, status, name, title, data)
 }

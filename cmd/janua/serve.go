@@ -14,6 +14,7 @@ import (
 	"github.com/labstack/echo/v4/middleware"
 	"github.com/spf13/cobra"
 
+	"github.com/madfam-org/janua/oidc"
 	"github.com/madfam-org/janua/static"
 	"github.com/madfam-org/janua/storage"
 	"github.com/madfam-org/janua/templates"
@@ -54,7 +55,7 @@ func (a *app) serve(ctx context.Context, c Config) error {
 	}
 	defer hot.Close()
 
-	e, err := a.newServer(c, log, store, hot)
+	e, err := a.newServer(ctx, c, log, store, hot)
 	if err != nil {
 		return err
 	}
@@ -93,7 +94,7 @@ func (a *app) serve(ctx context.Context, c Config) error {
 
 // newServer builds the echo instance: one middleware order, one error
 // handler, every route.
-func (a *app) newServer(c Config, log *slog.Logger, store *storage.Store, hot storage.HotState) (*echo.Echo, error) {
+func (a *app) newServer(ctx context.Context, c Config, log *slog.Logger, store *storage.Store, hot storage.HotState) (*echo.Echo, error) {
 	assets, err := static.New()
 	if err != nil {
 		return nil, fmt.Errorf("static assets: %w", err)
@@ -135,7 +136,36 @@ func (a *app) newServer(c Config, log *slog.Logger, store *storage.Store, hot st
 	e.GET("/", func(ctx echo.Context) error {
 		return pg.render(ctx, http.StatusOK, "home", "Sign-in service", struct{ Issuer string }{c.Issuer})
 	})
-	return e, mountInteraction(e, c, log, store, hot, set)
+	ia, err := mountInteraction(e, c, log, store, hot, set)
+	if err != nil {
+		return nil, err
+	}
+	sec, err := secret(c, log)
+	if err != nil {
+		return nil, err
+	}
+	keys := oidc.NewKeyring(store, hot, log, nil)
+	if err := keys.Load(ctx); err != nil {
+		return nil, err
+	}
+	prov, err := oidc.New(oidc.Options{
+		Issuer:          c.Issuer,
+		Secret:          sec,
+		AccessTokenTTL:  c.Tokens.AccessTTL,
+		IDTokenTTL:      c.Tokens.IDTokenTTL,
+		CodeTTL:         c.Tokens.CodeTTL,
+		RefreshTokenTTL: c.Tokens.RefreshTTL,
+		RefreshGrace:    c.Tokens.RefreshGrace,
+		FlowTTL:         c.Tokens.FlowTTL,
+		Cookies:         web.Cookies{Secure: strings.HasPrefix(c.Issuer, "https://")},
+		Logger:          log,
+	}, oidc.Deps{Store: store, Hot: hot, Keys: keys, Auth: ia.authenticator(), Consent: ia.consentGate(), Pages: pg})
+	if err != nil {
+		return nil, err
+	}
+	prov.Mount(e)
+	go prov.Run(ctx)
+	return e, nil
 }
 
 // banner tells the person who ran `janua serve` where it is and what to do.

@@ -27,10 +27,9 @@ func scopeClaims() map[string][]string {
 }
 
 // releasedClaims names the user claims a token with these scopes may carry,
-// plus the ones requested individually (OIDC Core §5.5: the claims
-// parameter can ask for any claim, but Janua releases only claims of
-// scopes the client may use, so a client cannot read more than its scopes
-// allow).
+// plus the ones requested individually through the claims parameter (OIDC
+// Core §5.5), as long as they belong to a scope the client is registered
+// for: a client never reads more than its registration allows.
 func releasedClaims(granted []string, individually map[string]json.RawMessage, allowedScopes []string) []string {
 	var out []string
 	sc := scopeClaims()

@@ -26,6 +26,10 @@ type Session struct {
 	// AccessTokenAlg, when set, makes the access token an RFC 9068 JWT
 	// signed with it; empty means an opaque token.
 	AccessTokenAlg string `json:"ata,omitempty"`
+	// UserinfoClaims are the claims the authorization request asked for
+	// individually for the userinfo response (OIDC Core §5.5); the session
+	// carries them because the token request's form does not.
+	UserinfoClaims []string `json:"uic,omitempty"`
 	// AccessTokenExtra are claims added to a JWT access token.
 	AccessTokenExtra map[string]any `json:"atx,omitempty"`
 }

@@ -38,16 +38,15 @@ func (p *Provider) token(c echo.Context) error {
 			return err
 		}
 	}
-	_, err := p.exchange(c)
+	_, err := p.exchange(c, c.Response())
 	return err
 }
 
-// exchange runs fosite's token endpoint and writes its response; it returns
-// the authenticated client's ID when tokens were issued.
-func (p *Provider) exchange(c echo.Context) (string, error) {
+// exchange runs fosite's token endpoint and writes its response to w; it
+// returns the authenticated client's ID when tokens were issued.
+func (p *Provider) exchange(c echo.Context, w http.ResponseWriter) (string, error) {
 	r := c.Request()
 	ctx := r.Context()
-	w := c.Response()
 	sess := newSession()
 	ar, err := p.oauth.NewAccessRequest(ctx, r, sess)
 	if err != nil {
@@ -141,10 +140,7 @@ func (p *Provider) refreshWithGrace(c echo.Context) (done bool, err error) {
 	}
 	// Rotate for real, capturing the response to keep it for the window.
 	rec := httptest.NewRecorder()
-	orig := c.Response().Writer
-	c.Response().Writer = rec
-	clientID, err := p.exchange(c)
-	c.Response().Writer = orig
+	clientID, err := p.exchange(c, rec)
 	for k, vs := range rec.Header() {
 		c.Response().Header()[k] = vs
 	}

@@ -54,11 +54,11 @@ func (p *Provider) userinfo(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	var req claimsRequest
-	if raw := ar.GetRequestForm().Get("claims"); raw != "" {
-		_ = json.Unmarshal([]byte(raw), &req)
+	individually := make(map[string]json.RawMessage, len(sess.UserinfoClaims))
+	for _, n := range sess.UserinfoClaims {
+		individually[n] = nil
 	}
-	claims := userClaims(u, releasedClaims(ar.GetGrantedScopes(), req.Userinfo, ar.GetGrantedScopes()))
+	claims := userClaims(u, releasedClaims(ar.GetGrantedScopes(), individually, client.Scopes))
 	claims["sub"] = sess.Claims.Subject
 	if alg := client.Metadata.UserinfoSignedResponseAlg; alg != "" {
 		// OIDC Core §5.3.2: a signed response carries iss and aud.

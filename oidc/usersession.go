@@ -65,11 +65,16 @@ func (p *Provider) newUserSession(ctx context.Context, client *storage.Client, a
 	// token only when no access token is issued to fetch them with (OIDC
 	// Core §5.4), and individually requested id_token claims always do.
 	granted := ar.GetGrantedScopes()
+	for name := range areq.claims.Userinfo {
+		s.UserinfoClaims = append(s.UserinfoClaims, name)
+	}
 	var names []string
 	if areq.responseID && !areq.responseAT && !ar.GetResponseTypes().Has("code") {
-		names = releasedClaims(granted, nil, client.Scopes)
+		// No access token, so no userinfo: what userinfo would have said
+		// goes into the ID token (OIDC Core §5.4, §5.5).
+		names = releasedClaims(granted, areq.claims.Userinfo, client.Scopes)
 	}
-	names = append(names, releasedClaims(nil, areq.claims.IDToken, granted)...)
+	names = append(names, releasedClaims(nil, areq.claims.IDToken, client.Scopes)...)
 	if len(names) > 0 {
 		u, err := p.store.GetUser(ctx, authn.Subject)
 		if err != nil {

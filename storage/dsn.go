@@ -23,9 +23,12 @@ const (
 
 func (d Dialect) defaultMaxOpenConns() int {
 	if d == SQLite {
-		// WAL allows many readers and one writer; writers queue on
-		// busy_timeout, so a small pool keeps them from thrashing.
-		return 8
+		// One connection: SQLite has one writer anyway, and with several
+		// connections a connection whose read snapshot is older than another
+		// connection's commit fails its next write at once with
+		// SQLITE_BUSY_SNAPSHOT, whatever busy_timeout says. One connection
+		// serialises everything and never sees that.
+		return 1
 	}
 	return 20
 }

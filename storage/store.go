@@ -70,7 +70,7 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 	}
 	gdb, err := gorm.Open(db.dialector(), &gorm.Config{
 		TranslateError:         true,
-		PrepareStmt:            true,
+		PrepareStmt:            db.Dialect == Postgres,
 		SkipDefaultTransaction: true,
 		NowFunc:                func() time.Time { return utc(clock()) },
 		Logger:                 newGormLogger(log),

@@ -38,6 +38,10 @@ lint: ## gofmt, go vet and staticcheck
 fmt: ## Format the code
 	gofmt -w $$(git ls-files '*.go')
 
+.PHONY: screenshots
+screenshots: ## Regenerate docs/screenshots (every page, desktop and phone, headless Chromium)
+	JANUA_TEST_SCREENSHOTS=$(CURDIR)/docs/screenshots $(GO) test -count=1 -run TestBrowserPages ./cmd/janua
+
 .PHONY: bench
 bench: ## Go benchmarks of the hot paths
 	$(GO) test -run '^$$' -bench . -benchmem -count=1 ./...

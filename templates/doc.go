@@ -4,5 +4,10 @@
 // the brand. An operator may override any file from a directory of their own
 // (templates.dir) to theme the pages without forking them.
 //
+// Pages are localised: locales/<lang>.json are the message catalogues
+// (English and Spanish), {{.T "key"}} looks a message up in the page's
+// language (English when the catalogue lacks it), and Set.Language picks the
+// language from OpenID Connect's ui_locales, else Accept-Language.
+//
 // This package renders; it holds no logic beyond rendering.
 package templates

@@ -58,6 +58,8 @@ type serverOptions struct {
 	config  func(*Config)
 	// resume installs fakeResume at oidc.ResumePath (browser tests).
 	resume bool
+	// routes adds test-only routes before the server starts.
+	routes func(e *echo.Echo)
 }
 
 func newInteractionServer(t *testing.T, o serverOptions) *interactionServer {
@@ -100,6 +102,9 @@ func newInteractionServer(t *testing.T, o serverOptions) *interactionServer {
 	}
 	if o.resume {
 		e.GET(oidc.ResumePath, fakeResume(store))
+	}
+	if o.routes != nil {
+		o.routes(e)
 	}
 	srv := httptest.NewServer(e)
 	t.Cleanup(srv.Close)
@@ -330,9 +335,9 @@ func fakeResume(store *storage.Store) echo.HandlerFunc {
 			if err := store.AdvanceFlow(ctx, f, from); err != nil {
 				return &web.Error{Status: http.StatusBadRequest, Message: "flow already completed"}
 			}
-			return c.HTML(http.StatusOK, `<!doctype html><html lang="en"><title>Done</title><p id="result">completed</p></html>`)
+			return c.HTML(http.StatusOK, `<!doctype html><html lang="en"><link rel="icon" href="data:,"><title>Done</title><p id="result">completed</p></html>`)
 		case f.State == storage.FlowRejected:
-			return c.HTML(http.StatusOK, `<!doctype html><html lang="en"><title>Rejected</title><p id="result">`+f.Error+`</p></html>`)
+			return c.HTML(http.StatusOK, `<!doctype html><html lang="en"><link rel="icon" href="data:,"><title>Rejected</title><p id="result">`+f.Error+`</p></html>`)
 		}
 		return &web.Error{Status: http.StatusBadRequest, Message: "flow in state " + string(f.State)}
 	}

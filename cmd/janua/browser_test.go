@@ -1,0 +1,419 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/chromedp/cdproto/cdp"
+	cdplog "github.com/chromedp/cdproto/log"
+	"github.com/chromedp/cdproto/network"
+	"github.com/chromedp/cdproto/page"
+	"github.com/chromedp/cdproto/runtime"
+	"github.com/chromedp/chromedp"
+	"github.com/labstack/echo/v4"
+
+	"github.com/madfam-org/janua/oidc"
+	"github.com/madfam-org/janua/storage"
+)
+
+// The pages in a real browser: Debian's Chromium, headless, driven over the
+// DevTools protocol (chromedp) against the in-process server. Each scenario
+// runs in its own browser context (its own cookies) and fails on any console
+// error or warning, uncaught exception or CSP violation. Screenshots of every
+// page at desktop (1280×900) and phone (390×844) width go to
+// $JANUA_TEST_SCREENSHOTS when set (make screenshots: docs/screenshots),
+// else to a temporary directory.
+
+// chromiumPath finds Chromium. Absent, the test is skipped — or fails under
+// CI=true, the rule of the test databases (storagetest's missing server).
+func chromiumPath(t *testing.T) string {
+	t.Helper()
+	for _, name := range []string{"/usr/bin/chromium", "chromium", "chromium-browser"} {
+		if p, err := exec.LookPath(name); err == nil {
+			return p
+		}
+	}
+	const why = "Chromium is not installed (apt-get install -y chromium)"
+	if strings.EqualFold(os.Getenv("CI"), "true") {
+		t.Fatalf("%s (CI=true: a missing test browser is a failure)", why)
+	}
+	t.Skip(why)
+	return ""
+}
+
+// cspProbe reports CSP violations to the console, where the collector sees
+// them. It is injected by DevTools, so the page's CSP does not apply to it.
+const cspProbe = `document.addEventListener('securitypolicyviolation', e =>
+  console.error('CSP violation: ' + e.violatedDirective + ' blocked ' + (e.blockedURI || 'inline')))`
+
+// console collects what a tab reports: console errors and warnings,
+// uncaught exceptions and browser-log errors and warnings.
+type console struct {
+	mu   sync.Mutex
+	msgs []string
+}
+
+func (c *console) listen(ev any) {
+	var msg string
+	switch e := ev.(type) {
+	case *runtime.EventConsoleAPICalled:
+		if e.Type == runtime.ConsoleAPICalledTypeError || e.Type == runtime.ConsoleAPICalledTypeWarning || e.Type == runtime.ConsoleAPICalledTypeAssert {
+			var parts []string
+			for _, a := range e.Args {
+				if len(a.Value) > 0 {
+					parts = append(parts, string(a.Value))
+				} else {
+					parts = append(parts, a.Description)
+				}
+			}
+			msg = "console." + string(e.Type) + ": " + strings.Join(parts, " ")
+		}
+	case *runtime.EventExceptionThrown:
+		msg = "exception: " + e.ExceptionDetails.Text
+		if e.ExceptionDetails.Exception != nil {
+			msg += " " + e.ExceptionDetails.Exception.Description
+		}
+	case *cdplog.EventEntryAdded:
+		if e.Entry.Level == cdplog.EntryLevelError || e.Entry.Level == cdplog.EntryLevelWarning {
+			msg = "log." + string(e.Entry.Level) + " (" + string(e.Entry.Source) + "): " + e.Entry.Text + " " + e.Entry.URL
+		}
+	}
+	if msg != "" {
+		c.mu.Lock()
+		c.msgs = append(c.msgs, msg)
+		c.mu.Unlock()
+	}
+}
+
+func (c *console) take() []string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	out := c.msgs
+	c.msgs = nil
+	return out
+}
+
+// expectStatus accepts what the browser reported since the last check
+// when it is only its network log noting the document's expected status
+// (a form answered 400, an error page 403): anything else fails.
+func (tb *tab) expectStatus(status int) {
+	tb.t.Helper()
+	want := fmt.Sprintf("status of %d ", status)
+	for _, m := range tb.console.take() {
+		if !strings.Contains(m, "(network)") || !strings.Contains(m, want) {
+			tb.t.Errorf("unexpected: %s", m)
+		}
+	}
+}
+
+// tab is one scenario's page, in a browser context of its own.
+type tab struct {
+	t       *testing.T
+	ctx     context.Context
+	s       *interactionServer
+	console *console
+	shots   string
+}
+
+func (bt *browserTest) tab(t *testing.T) *tab {
+	t.Helper()
+	con := &console{}
+	ctx, cancel := chromedp.NewContext(bt.browser, chromedp.WithNewBrowserContext(), chromedp.WithListener(con.listen))
+	t.Cleanup(cancel)
+	tb := &tab{t: t, ctx: ctx, s: bt.s, console: con, shots: bt.shots}
+	// The first action opens the tab, which lives as long as the context of
+	// that call: no timeout here.
+	err := chromedp.Do(ctx, chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+		_, err := cdp.Call(ctx, tg, page.AddScriptToEvaluateOnNewDocument, page.AddScriptToEvaluateOnNewDocumentParams{Source: cspProbe})
+		return err
+	}), chromedp.EmulateViewport(1280, 900))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if msgs := con.take(); len(msgs) > 0 && !t.Failed() {
+			t.Errorf("the browser reported:\n  %s", strings.Join(msgs, "\n  "))
+		}
+	})
+	return tb
+}
+
+func (tb *tab) do(steps ...chromedp.Action[chromedp.Void]) {
+	tb.t.Helper()
+	ctx, cancel := context.WithTimeout(tb.ctx, 10*time.Second)
+	defer cancel()
+	if err := chromedp.Do(ctx, steps...); err != nil {
+		tb.t.Fatal(err)
+	}
+}
+
+func eval[T any](tb *tab, a chromedp.Action[T]) T {
+	tb.t.Helper()
+	ctx, cancel := context.WithTimeout(tb.ctx, 10*time.Second)
+	defer cancel()
+	v, err := chromedp.Run(ctx, a)
+	if err != nil {
+		tb.t.Fatal(err)
+	}
+	return v
+}
+
+// open navigates to path and waits for the element sel.
+func (tb *tab) open(path, sel string) {
+	tb.t.Helper()
+	tb.do(chromedp.Navigate(tb.s.URL+path), chromedp.WaitVisible(chromedp.CSS(sel)))
+}
+
+// text is the text of the element sel.
+func (tb *tab) text(sel string) string {
+	tb.t.Helper()
+	return eval(tb, chromedp.Text(chromedp.CSS(sel)))
+}
+
+// active is the id of the focused element.
+func (tb *tab) active() string {
+	tb.t.Helper()
+	return eval(tb, chromedp.Evaluate[string](`document.activeElement ? document.activeElement.id : ''`))
+}
+
+// identity is the browser's janua-browser cookie (visiting the sign-in page
+// gives it one), so a test can bind a flow to this browser.
+func (tb *tab) identity() string {
+	tb.t.Helper()
+	tb.open(oidc.LoginPath, "#login-form")
+	cookies := eval(tb, func(ctx context.Context, tg *chromedp.Target) ([]*network.Cookie, error) {
+		r, err := cdp.Call(ctx, tg, network.GetCookies, network.GetCookiesParams{URLs: []string{tb.s.URL}})
+		if err != nil {
+			return nil, err
+		}
+		return r.Cookies, nil
+	})
+	for _, c := range cookies {
+		if c.Name == "janua-browser" {
+			return c.Value
+		}
+	}
+	tb.t.Fatal("the browser holds no janua-browser cookie")
+	return ""
+}
+
+// startFlow creates a flow bound to this browser and opens its sign-in page.
+func (tb *tab) startFlow(clientID string, params url.Values) string {
+	tb.t.Helper()
+	ch := tb.s.createFlow(clientID, tb.identity(), params)
+	tb.open(flowURL(oidc.LoginPath, ch), "#login-form")
+	return ch
+}
+
+// shoot saves the page at desktop and phone width as name-desktop.png and
+// name-phone.png, and checks the phone layout does not scroll sideways.
+func (tb *tab) shoot(name string) {
+	tb.t.Helper()
+	for _, v := range []struct {
+		suffix        string
+		width, height int64
+		mobile        bool
+	}{{"desktop", 1280, 900, false}, {"phone", 390, 844, true}} {
+		opts := []chromedp.EmulateViewportOption{}
+		if v.mobile {
+			opts = append(opts, chromedp.EmulateMobile, chromedp.EmulatePortrait)
+		}
+		tb.do(chromedp.EmulateViewport(v.width, v.height, opts...), chromedp.Sleep(50*time.Millisecond))
+		if w := eval(tb, chromedp.Evaluate[int64](`document.documentElement.scrollWidth`)); w > v.width {
+			tb.t.Errorf("%s at %d px: the page is %d px wide (scrolls sideways)", name, v.width, w)
+		}
+		png := eval(tb, chromedp.CaptureScreenshot())
+		if err := os.WriteFile(filepath.Join(tb.shots, name+"-"+v.suffix+".png"), png, 0o644); err != nil {
+			tb.t.Fatal(err)
+		}
+	}
+	tb.do(chromedp.EmulateViewport(1280, 900))
+}
+
+// browserTest is one Chromium for every scenario.
+type browserTest struct {
+	s       *interactionServer
+	browser context.Context
+	shots   string
+}
+
+func TestBrowserPages(t *testing.T) {
+	started := time.Now()
+	path := chromiumPath(t)
+	s := newInteractionServer(t, serverOptions{resume: true, routes: func(e *echo.Echo) {
+		// A page that breaks the CSP, to prove violations are caught.
+		e.GET("/test/csp-violation", func(c echo.Context) error {
+			return c.HTML(http.StatusOK, `<!doctype html><html lang="en"><title>x</title><p id="x">x</p><script>document.title='ran'</script></html>`)
+		})
+	}})
+	for _, cl := range []*storage.Client{
+		{ID: "app", Name: "Example App", Public: true, TokenEndpointAuthMethod: "none", RedirectURIs: []string{"https://app.example.com/cb"},
+			Metadata: storage.ClientMetadata{PolicyURI: "https://app.example.com/privacy", TosURI: "https://app.example.com/terms"}},
+		{ID: "own", Name: "Our Dashboard", FirstParty: true, Public: true, TokenEndpointAuthMethod: "none", RedirectURIs: []string{"https://dash.example.com/cb"}},
+	} {
+		if err := s.store.CreateClient(context.Background(), cl); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s.user("ana@example.com", false)
+
+	shots := os.Getenv("JANUA_TEST_SCREENSHOTS")
+	if shots == "" {
+		shots = t.TempDir()
+	} else if err := os.MkdirAll(shots, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	alloc, cancelAlloc := chromedp.NewExecAllocator(context.Background(),
+		chromedp.ExecPath(path), chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU, chromedp.NoFirstRun,
+		chromedp.NoDefaultBrowserCheck, chromedp.UserDataDir(t.TempDir()),
+		chromedp.Flag("disable-background-networking", true), chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true), chromedp.Flag("disable-dev-shm-usage", true),
+		chromedp.Flag("disable-features", "Translate,OptimizationHints,MediaRouter"),
+		chromedp.Flag("hide-scrollbars", true), chromedp.WindowSize(1280, 900))
+	defer cancelAlloc()
+	browser, cancelBrowser := chromedp.NewContext(alloc)
+	defer cancelBrowser()
+	if err := chromedp.Do(browser); err != nil {
+		t.Fatalf("starting %s: %v", path, err)
+	}
+	bt := &browserTest{s: s, browser: browser, shots: shots}
+	t.Logf("Chromium started in %v", time.Since(started).Round(time.Millisecond))
+
+	t.Run("SignUpThenAllow", func(t *testing.T) {
+		tb := bt.tab(t)
+		ch := tb.startFlow("app", url.Values{"scope": {"openid profile email offline_access"}, "login_hint": {"new@example.com"}})
+		tb.shoot("login")
+		tb.do(chromedp.Click(chromedp.CSS("#signup-link")), chromedp.WaitVisible(chromedp.CSS("#signup-form")))
+		tb.shoot("signup")
+		// A common password is refused, with the error announced and the field marked.
+		tb.do(chromedp.SendKeys(chromedp.CSS("#name"), "Ana Pérez"), chromedp.SendKeys(chromedp.CSS("#password"), "qwerty123456"),
+			chromedp.Click(chromedp.CSS("#submit")), chromedp.WaitVisible(chromedp.CSS("#form-error")))
+		if msg := tb.text("#form-error"); !strings.Contains(msg, "too common") || tb.active() != "password" {
+			t.Fatalf("common password: %q, focus on %q", msg, tb.active())
+		}
+		tb.expectStatus(http.StatusBadRequest)
+		tb.shoot("signup-error")
+		tb.do(chromedp.SendKeys(chromedp.CSS("#password"), testPassword+" 2"), chromedp.Click(chromedp.CSS("#submit")),
+			chromedp.WaitVisible(chromedp.CSS("#consent-form")))
+		if h := tb.text("#consent-title"); h != "Example App wants to access your account" {
+			t.Fatalf("consent heading %q", h)
+		}
+		tb.shoot("consent")
+		tb.do(chromedp.Click(chromedp.CSS("#allow")), chromedp.WaitVisible(chromedp.CSS("#result")))
+		if r := tb.text("#result"); r != "completed" {
+			t.Fatalf("after allow: %q", r)
+		}
+		f := s.flow(ch)
+		if f.State != storage.FlowCompleted || len(f.GrantedScopes) != 4 {
+			t.Fatalf("flow %+v", f)
+		}
+		// Signed in now: the account page.
+		tb.open("/account", "#account-email")
+		tb.shoot("account")
+	})
+
+	t.Run("SignInThenDeny", func(t *testing.T) {
+		tb := bt.tab(t)
+		ch := tb.startFlow("app", url.Values{"scope": {"openid email"}})
+		tb.do(chromedp.SendKeys(chromedp.CSS("#email"), "ana@example.com"), chromedp.SendKeys(chromedp.CSS("#password"), "not the password!"),
+			chromedp.Click(chromedp.CSS("#submit")), chromedp.WaitVisible(chromedp.CSS("#form-error")))
+		tb.expectStatus(http.StatusBadRequest)
+		if a := tb.active(); a != "password" {
+			t.Errorf("after a failed sign-in the focus is on %q, want password", a)
+		}
+		tb.shoot("login-error")
+		tb.do(chromedp.SetValue(chromedp.CSS("#password"), testPassword), chromedp.Click(chromedp.CSS("#submit")),
+			chromedp.WaitVisible(chromedp.CSS("#consent-form")))
+		tb.do(chromedp.Click(chromedp.CSS("#deny")), chromedp.WaitVisible(chromedp.CSS("#result")))
+		if r := tb.text("#result"); r != "access_denied" {
+			t.Fatalf("after deny: %q", r)
+		}
+		if f := s.flow(ch); f.State != storage.FlowRejected || f.Error != "access_denied" {
+			t.Fatalf("flow %+v", f)
+		}
+	})
+
+	// Tab and Enter only: the focus order is email, password, "keep me
+	// signed in", Sign in, Cancel; focus is visible; Enter submits.
+	t.Run("KeyboardOnly", func(t *testing.T) {
+		tb := bt.tab(t)
+		ch := tb.startFlow("own", url.Values{"scope": {"openid"}, "ui_locales": {"es"}})
+		if a := tb.active(); a != "email" {
+			t.Fatalf("focus on load: %q, want email", a)
+		}
+		tb.do(chromedp.KeyEvent("ana@example.com"), chromedp.KeyEvent("\t"))
+		if a := tb.active(); a != "password" {
+			t.Fatalf("after Tab: %q, want password", a)
+		}
+		tb.do(chromedp.KeyEvent(testPassword), chromedp.KeyEvent("\t"))
+		if a := tb.active(); a != "remember" {
+			t.Fatalf("after Tab: %q, want remember", a)
+		}
+		tb.do(chromedp.KeyEvent("\t"))
+		if a := tb.active(); a != "submit" {
+			t.Fatalf("after Tab: %q, want submit", a)
+		}
+		if ring := eval(tb, chromedp.Evaluate[string](`getComputedStyle(document.activeElement).boxShadow`)); ring == "none" || ring == "" {
+			t.Fatal("the focused button shows no focus ring")
+		}
+		tb.do(chromedp.KeyEvent("\t"))
+		if a := tb.active(); a != "cancel" {
+			t.Fatalf("after Tab: %q, want cancel", a)
+		}
+		tb.shoot("login-es-keyboard")
+		// Back to Sign in (Shift+Tab) and Enter.
+		tb.do(chromedp.KeyEvent("\t", chromedp.KeyModifiers(chromedp.ModifierShift)))
+		if a := tb.active(); a != "submit" {
+			t.Fatalf("after Shift+Tab: %q, want submit", a)
+		}
+		tb.do(chromedp.KeyEvent("\r"), chromedp.WaitVisible(chromedp.CSS("#result")))
+		if r := tb.text("#result"); r != "completed" {
+			t.Fatalf("keyboard sign-in to a first-party client: %q", r)
+		}
+		if f := s.flow(ch); f.State != storage.FlowCompleted {
+			t.Fatalf("flow %+v", f)
+		}
+	})
+
+	t.Run("ErrorPages", func(t *testing.T) {
+		tb := bt.tab(t)
+		ch := s.createFlow("app", "some other browser's cookie", nil)
+		tb.open(flowURL(oidc.LoginPath, ch), "#error-message")
+		if msg := tb.text("#error-message"); !strings.Contains(msg, "started in another browser") {
+			t.Fatalf("error page: %q", msg)
+		}
+		tb.expectStatus(http.StatusForbidden)
+		tb.shoot("error")
+		tb.open("/no/such/page", "#error-title")
+		tb.expectStatus(http.StatusNotFound)
+		tb.shoot("notfound")
+	})
+
+	// The collector is not blind: a page that breaks the CSP is reported.
+	t.Run("CSPViolationsAreCaught", func(t *testing.T) {
+		tb := bt.tab(t)
+		tb.open("/test/csp-violation", "#x")
+		deadline := time.Now().Add(2 * time.Second)
+		var msgs []string
+		for time.Now().Before(deadline) && len(msgs) == 0 {
+			time.Sleep(20 * time.Millisecond)
+			msgs = tb.console.take()
+		}
+		if !strings.Contains(strings.Join(msgs, "\n"), "CSP violation: script-src") {
+			t.Fatalf("an inline script was not reported: %v", msgs)
+		}
+		if title := eval(tb, chromedp.Title()); title == "ran" {
+			t.Fatal("the inline script ran despite the CSP")
+		}
+	})
+	t.Logf("browser tests took %v; screenshots in %s", time.Since(started).Round(time.Millisecond), shots)
+}

@@ -16,10 +16,8 @@ func TestRenderEveryPage(t *testing.T) {
 		t.Fatal(err)
 	}
 	data := map[string]any{
-		"error": struct {
-			Status  int
-			Message string
-		}{500, "<script>alert(1)</script>"},
+		"error":     templates.ErrorData{Status: 500, Message: "<script>alert(1)</script>", Detail: "<b>detail</b>"},
+		"signedout": struct{ Client string }{"<b>App</b>"},
 		"notfound": struct {
 			Status  int
 			Message string

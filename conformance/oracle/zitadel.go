@@ -11,6 +11,7 @@ import (
 
 	"github.com/zitadel/oidc/v3/pkg/client/rp"
 	"github.com/zitadel/oidc/v3/pkg/oidc"
+	"golang.org/x/oauth2"
 
 	"github.com/madfam-org/janua/conformance"
 )
@@ -20,8 +21,16 @@ func zitadel(ctx context.Context, b *conformance.Browser) conformance.OracleRun 
 	o := &outcome{}
 	cfg := b.Config()
 	issuer, _ := b.Discovery()["issuer"].(string)
+	// Authenticate exactly as the client is registered (RFC 6749 §2.3.1):
+	// zitadel's RP otherwise sends client_secret_post on refresh, which an
+	// OP that enforces token_endpoint_auth_method rightly refuses.
+	style := oauth2.AuthStyleInHeader
+	if cfg.Client.AuthMethod == "client_secret_post" {
+		style = oauth2.AuthStyleInParams
+	}
 	party, err := rp.NewRelyingPartyOIDC(ctx, issuer, cfg.Client.ClientID, cfg.Client.ClientSecret, cfg.Runner.RedirectURI,
-		[]string{oidc.ScopeOpenID, oidc.ScopeOfflineAccess, oidc.ScopeProfile, oidc.ScopeEmail}, rp.WithHTTPClient(b.HTTPClient()))
+		[]string{oidc.ScopeOpenID, oidc.ScopeOfflineAccess, oidc.ScopeProfile, oidc.ScopeEmail}, rp.WithHTTPClient(b.HTTPClient()),
+		rp.WithAuthStyle(style))
 	if err != nil {
 		o.fail("authorize", fmt.Errorf("discovery: %w", err))
 		return compare(b, o)

@@ -22,7 +22,7 @@ janua="$OUT/janua"
 
 export JANUA_DATA_DIR="$OUT/data" JANUA_ISSUER="https://localhost:$tls_port" \
   JANUA_HTTP_ADDR="$JANUA_ADDR" JANUA_TRUSTED_PROXIES="127.0.0.1/32" \
-  JANUA_LOGIN_IP_RATE_LIMIT=100000  # the runner signs in hundreds of times from one address
+  JANUA_LOGIN_IP_RATE_LIMIT=100000 JANUA_TOKEN_FAILURE_LIMIT=100000  # the runner signs in, and fails on purpose, hundreds of times from one address
 mkdir -p "$JANUA_DATA_DIR"
 
 # cli NAME ARGS...: run a Janua CLI command, keep its output, fail clearly.

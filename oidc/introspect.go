@@ -18,6 +18,9 @@ func (p *Provider) introspect(c echo.Context) error {
 	ctx := r.Context()
 	w := c.Response()
 	writeNoStore(w)
+	if p.blocked(c) {
+		return nil
+	}
 	if h := r.Header.Get("Authorization"); strings.HasPrefix(strings.ToLower(h), "bearer ") {
 		p.oauth.WriteIntrospectionError(ctx, w, fosite.ErrRequestUnauthorized.WithHint("Authenticate as a client to introspect tokens."))
 		return nil
@@ -30,6 +33,7 @@ func (p *Provider) introspect(c echo.Context) error {
 	ctx = r.Context()
 	client, err := p.oauth.AuthenticateClient(ctx, r, r.PostForm)
 	if err != nil {
+		p.failed(ctx, c.RealIP())
 		p.oauth.WriteIntrospectionError(ctx, w, err)
 		return nil
 	}
@@ -92,11 +96,17 @@ func (p *Provider) revoke(c echo.Context) error {
 	w := c.Response()
 	writeNoStore(w)
 	allowAnyOrigin(w)
+	if p.blocked(c) {
+		return nil
+	}
 	if err := r.ParseForm(); err == nil {
 		r = withAssertionAlg(r)
 		ctx = r.Context()
 	}
 	err := p.oauth.NewRevocationRequest(ctx, r)
+	if err != nil && countsAsGuess(err) {
+		p.failed(ctx, c.RealIP())
+	}
 	p.oauth.WriteRevocationResponse(ctx, w, err)
 	return nil
 }

@@ -35,11 +35,19 @@ type Options struct {
 	AccessTokenTTL  time.Duration // default 1 h
 	IDTokenTTL      time.Duration // default 1 h
 	CodeTTL         time.Duration // default 2 min (RFC 6749 §4.1.2: short)
-	RefreshTokenTTL time.Duration // default 30 days, absolute
-	FlowTTL         time.Duration // how long a sign-in may take, default 30 min
+	RefreshTokenTTL time.Duration // default 30 days: a refresh token family's absolute lifetime
+	// RefreshIdleTTL ends a family unused for that long (default 14 days):
+	// each rotation issues a token living min(now + idle, absolute end).
+	RefreshIdleTTL time.Duration
+	FlowTTL        time.Duration // how long a sign-in may take, default 30 min
 	// RefreshGrace is how long a rotated refresh token may still be
 	// presented by a racing request and get the same new pair (default 5 s).
 	RefreshGrace time.Duration
+	// FailureLimit failed token, introspection or revocation requests from
+	// one address within FailureWindow block it for a while (default 60 a
+	// minute; a negative limit disables the block).
+	FailureLimit  int
+	FailureWindow time.Duration
 	// Cookies are set with the issuer's scheme.
 	Cookies web.Cookies
 	Logger  *slog.Logger
@@ -56,11 +64,18 @@ func (o *Options) defaults() error {
 		def time.Duration
 	}{
 		{&o.AccessTokenTTL, time.Hour}, {&o.IDTokenTTL, time.Hour}, {&o.CodeTTL, 2 * time.Minute},
-		{&o.RefreshTokenTTL, 30 * 24 * time.Hour}, {&o.FlowTTL, 30 * time.Minute}, {&o.RefreshGrace, 5 * time.Second},
+		{&o.RefreshTokenTTL, 30 * 24 * time.Hour}, {&o.RefreshIdleTTL, 14 * 24 * time.Hour},
+		{&o.FlowTTL, 30 * time.Minute}, {&o.RefreshGrace, 5 * time.Second},
 	} {
 		if *d.p <= 0 {
 			*d.p = d.def
 		}
+	}
+	if o.FailureLimit == 0 {
+		o.FailureLimit = 60
+	}
+	if o.FailureWindow <= 0 {
+		o.FailureWindow = time.Minute
 	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)

@@ -26,6 +26,9 @@ type Session struct {
 	// AccessTokenAlg, when set, makes the access token an RFC 9068 JWT
 	// signed with it; empty means an opaque token.
 	AccessTokenAlg string `json:"ata,omitempty"`
+	// RefreshAbsolute is when the refresh token family ends, whatever the
+	// idle limit allows (zero: no refresh token was planned).
+	RefreshAbsolute time.Time `json:"rabs,omitempty"`
 	// UserinfoClaims are the claims the authorization request asked for
 	// individually for the userinfo response (OIDC Core §5.5); the session
 	// carries them because the token request's form does not.

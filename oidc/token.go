@@ -2,7 +2,6 @@ package oidc
 
 import (
 	"bytes"
-	"context"
 	"crypto/aes"
 	"crypto/cipher"
 	"crypto/hkdf"
@@ -31,6 +30,9 @@ func (p *Provider) token(c echo.Context) error {
 		p.oauth.WriteAccessError(ctx, w, nil, fosite.ErrInvalidRequest.WithHint("The request body could not be read."))
 		return nil
 	}
+	if p.blocked(c) {
+		return nil
+	}
 	r = withAssertionAlg(r)
 	c.SetRequest(r)
 	if r.PostForm.Get("grant_type") == GrantRefreshToken {
@@ -50,9 +52,22 @@ func (p *Provider) exchange(c echo.Context, w http.ResponseWriter) (string, erro
 	sess := newSession()
 	ar, err := p.oauth.NewAccessRequest(ctx, r, sess)
 	if err != nil {
-		p.tokenFailure(ctx, r, err)
+		p.tokenFailure(c, err)
 		p.oauth.WriteAccessError(ctx, w, ar, err)
 		return "", nil
+	}
+	if ar.GetGrantTypes().ExactOne(GrantRefreshToken) {
+		// Slide the family's expiry: the new refresh token lives until
+		// min(now + idle, the family's absolute end). fosite put a clone of
+		// the used token's session on the request.
+		if rs, ok := ar.GetSession().(*Session); ok {
+			if rs.RefreshAbsolute.IsZero() {
+				rs.RefreshAbsolute = rs.GetExpiresAt(fosite.RefreshToken)
+			}
+			if client, err := p.clients.get(ctx, ar.GetClient().GetID()); err == nil {
+				rs.SetExpiresAt(fosite.RefreshToken, p.nextRefreshExpiry(rs, client, p.opts.Now()))
+			}
+		}
 	}
 	if ar.GetGrantTypes().ExactOne(GrantClientCredentials) {
 		// The client acts for itself (RFC 6749 §4.4): it gets the scopes it
@@ -77,7 +92,7 @@ func (p *Provider) exchange(c echo.Context, w http.ResponseWriter) (string, erro
 	}
 	resp, err := p.oauth.NewAccessResponse(ctx, ar)
 	if err != nil {
-		p.tokenFailure(ctx, r, err)
+		p.tokenFailure(c, err)
 		p.oauth.WriteAccessError(ctx, w, ar, err)
 		return "", nil
 	}
@@ -85,8 +100,14 @@ func (p *Provider) exchange(c echo.Context, w http.ResponseWriter) (string, erro
 	return ar.GetClient().GetID(), nil
 }
 
-// tokenFailure logs a refused token request without its secrets.
-func (p *Provider) tokenFailure(ctx context.Context, r *http.Request, err error) {
+// tokenFailure logs a refused token request without its secrets, and counts
+// it against the address when it looks like guessing.
+func (p *Provider) tokenFailure(c echo.Context, err error) {
+	r := c.Request()
+	ctx := r.Context()
+	if countsAsGuess(err) {
+		p.failed(ctx, c.RealIP())
+	}
 	rfc := fosite.ErrorToRFC6749Error(err)
 	level := p.opts.Logger.InfoContext
 	if rfc.CodeField >= 500 {
@@ -171,6 +192,7 @@ func (p *Provider) graceReplay(c echo.Context, old, key string) (sent, ok bool) 
 	}
 	client, err := p.oauth.AuthenticateClient(ctx, r, r.PostForm)
 	if err != nil {
+		p.tokenFailure(c, err)
 		p.oauth.WriteAccessError(ctx, c.Response(), nil, err)
 		return true, false
 	}

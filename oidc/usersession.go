@@ -39,6 +39,7 @@ func (p *Provider) newUserSession(ctx context.Context, client *storage.Client, a
 	if client.Metadata.AccessTokenFormat == "jwt" {
 		s.AccessTokenAlg = ES256
 	}
+	p.planRefresh(s, client, p.opts.Now())
 	cl := s.Claims
 	cl.Issuer = p.opts.Issuer
 	cl.Subject = p.subjectFor(client, authn.Subject)
@@ -85,4 +86,30 @@ func (p *Provider) newUserSession(ctx context.Context, client *storage.Client, a
 		}
 	}
 	return s, nil
+}
+
+// planRefresh fixes the refresh token family's absolute end and the first
+// token's expiry: min(now + idle, absolute), from the client's own
+// lifetimes or the server's (RFC 9700 §4.14.2: refresh tokens should
+// expire when unused and have a maximum lifetime).
+func (p *Provider) planRefresh(s *Session, c *storage.Client, now time.Time) {
+	abs := p.opts.RefreshTokenTTL
+	if c.Metadata.RefreshTokenAbsoluteTTL > 0 {
+		abs = time.Duration(c.Metadata.RefreshTokenAbsoluteTTL) * time.Second
+	}
+	s.RefreshAbsolute = now.UTC().Add(abs).Round(time.Second)
+	s.SetExpiresAt(fosite.RefreshToken, p.nextRefreshExpiry(s, c, now))
+}
+
+// nextRefreshExpiry is the expiry of the next refresh token of the family.
+func (p *Provider) nextRefreshExpiry(s *Session, c *storage.Client, now time.Time) time.Time {
+	idle := p.opts.RefreshIdleTTL
+	if c.Metadata.RefreshTokenIdleTTL > 0 {
+		idle = time.Duration(c.Metadata.RefreshTokenIdleTTL) * time.Second
+	}
+	exp := now.UTC().Add(idle).Round(time.Second)
+	if !s.RefreshAbsolute.IsZero() && s.RefreshAbsolute.Before(exp) {
+		exp = s.RefreshAbsolute
+	}
+	return exp
 }

@@ -105,32 +105,24 @@ func (c *FositeClient) GetResponseModes() []fosite.ResponseModeType {
 	return []fosite.ResponseModeType{fosite.ResponseModeDefault, fosite.ResponseModeQuery, fosite.ResponseModeFragment, fosite.ResponseModeFormPost}
 }
 
-// GetEffectiveLifespan returns the client's own token lifetimes, in place of
-// fosite's fallback, for every grant:
-//   - access tokens: Metadata.AccessTokenTTL;
-//   - refresh tokens: Metadata.RefreshTokenAbsoluteTTL from the grant that
-//     starts a family; on the refresh_token grant -1, which makes fosite
-//     keep the expiry the family started with (the session is cloned from
-//     the used token), so the lifetime is absolute, not renewed by each
-//     rotation as a positive value would be.
-//
-// Zero means the server default (the fallback). ID token lifetimes are the
-// server's. RefreshTokenIdleTTL cannot be expressed here: fosite sets one
-// expiry per refresh token, so an idle limit needs the oidc package.
+// GetEffectiveLifespan returns the client's own access token lifetime
+// (Metadata.AccessTokenTTL; zero means the server default, the fallback),
+// and -1 for refresh tokens on every grant, so that fosite leaves their
+// expiry to the session: an idle (sliding) limit capped by the family's
+// absolute end cannot be expressed as one lifespan, and the oidc package
+// computes it. ID token lifetimes are the server's.
 func (c *FositeClient) GetEffectiveLifespan(gt fosite.GrantType, tt fosite.TokenType, fallback time.Duration) time.Duration {
-	m := c.Client.Metadata
 	switch tt {
 	case fosite.AccessToken:
-		if m.AccessTokenTTL > 0 {
+		if m := c.Client.Metadata; m.AccessTokenTTL > 0 {
 			return time.Duration(m.AccessTokenTTL) * time.Second
 		}
 	case fosite.RefreshToken:
-		if m.RefreshTokenAbsoluteTTL > 0 {
-			if gt == fosite.GrantTypeRefreshToken {
-				return -1
-			}
-			return time.Duration(m.RefreshTokenAbsoluteTTL) * time.Second
-		}
+		// -1: fosite leaves the refresh token's expiry to the session. The
+		// oidc package sets it: min(now + idle lifetime, the family's
+		// absolute end), from RefreshTokenIdleTTL and
+		// RefreshTokenAbsoluteTTL or the server defaults.
+		return -1
 	}
 	return fallback
 }

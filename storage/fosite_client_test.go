@@ -61,15 +61,15 @@ func TestFositeClientLifespans(t *testing.T) {
 		{custom, fosite.GrantTypeAuthorizationCode, fosite.AccessToken, 10 * time.Minute},
 		{custom, fosite.GrantTypeRefreshToken, fosite.AccessToken, 10 * time.Minute},
 		{custom, fosite.GrantTypeClientCredentials, fosite.AccessToken, 10 * time.Minute},
-		// A family starts with the absolute lifetime...
-		{custom, fosite.GrantTypeAuthorizationCode, fosite.RefreshToken, 24 * time.Hour},
-		// ...and a refresh keeps the family's expiry instead of renewing it.
+		// Refresh token expiry is left to the session (oidc computes idle
+		// and absolute limits), on every grant.
+		{custom, fosite.GrantTypeAuthorizationCode, fosite.RefreshToken, -1},
 		{custom, fosite.GrantTypeRefreshToken, fosite.RefreshToken, -1},
 		{custom, fosite.GrantTypeAuthorizationCode, fosite.IDToken, fallback},
 		{custom, fosite.GrantTypeAuthorizationCode, fosite.AuthorizeCode, fallback},
 		{plain, fosite.GrantTypeAuthorizationCode, fosite.AccessToken, fallback},
-		{plain, fosite.GrantTypeAuthorizationCode, fosite.RefreshToken, fallback},
-		{plain, fosite.GrantTypeRefreshToken, fosite.RefreshToken, fallback},
+		{plain, fosite.GrantTypeAuthorizationCode, fosite.RefreshToken, -1},
+		{plain, fosite.GrantTypeRefreshToken, fosite.RefreshToken, -1},
 	} {
 		if got := fosite.GetEffectiveLifespan(tc.client, tc.gt, tc.tt, fallback); got != tc.want {
 			t.Errorf("%s %s %s: %v, want %v", tc.client.GetID(), tc.gt, tc.tt, got, tc.want)

@@ -93,8 +93,13 @@ type TokensConfig struct {
 	IDTokenTTL   time.Duration `yaml:"id_token_ttl"`
 	CodeTTL      time.Duration `yaml:"code_ttl"`
 	RefreshTTL   time.Duration `yaml:"refresh_ttl"`
+	RefreshIdle  time.Duration `yaml:"refresh_idle_ttl"`
 	RefreshGrace time.Duration `yaml:"refresh_grace"`
 	FlowTTL      time.Duration `yaml:"flow_ttl"`
+	// FailureLimit failed token/introspection/revocation requests from one
+	// address in FailureWindow block it (429); negative disables.
+	FailureLimit  int           `yaml:"failure_limit"`
+	FailureWindow time.Duration `yaml:"failure_window"`
 }
 
 // PasswordsConfig is the password policy and argon2id cost.
@@ -149,7 +154,8 @@ func defaultConfig() Config {
 		Log:     LogConfig{Level: "info", Format: "auto"},
 		GC:      GCConfig{Interval: 10 * time.Minute, AuditRetention: 90 * 24 * time.Hour},
 		Tokens: TokensConfig{AccessTTL: time.Hour, IDTokenTTL: time.Hour, CodeTTL: 2 * time.Minute,
-			RefreshTTL: 30 * 24 * time.Hour, RefreshGrace: 5 * time.Second, FlowTTL: 30 * time.Minute},
+			RefreshTTL: 30 * 24 * time.Hour, RefreshIdle: 14 * 24 * time.Hour, RefreshGrace: 5 * time.Second, FlowTTL: 30 * time.Minute,
+			FailureLimit: 60, FailureWindow: time.Minute},
 		Passwords: PasswordsConfig{
 			MinLength: 12,
 			// OWASP's argon2id baseline: m=19 MiB, t=2, p=1.
@@ -194,7 +200,10 @@ func settings(c *Config) []setting {
 		{"tokens.id_token_ttl", "JANUA_ID_TOKEN_TTL", "", "ID token lifetime", false, &c.Tokens.IDTokenTTL},
 		{"tokens.code_ttl", "JANUA_CODE_TTL", "", "authorization code lifetime (RFC 6749 §4.1.2: short)", false, &c.Tokens.CodeTTL},
 		{"tokens.refresh_ttl", "JANUA_REFRESH_TOKEN_TTL", "", "refresh token absolute lifetime", false, &c.Tokens.RefreshTTL},
+		{"tokens.refresh_idle_ttl", "JANUA_REFRESH_TOKEN_IDLE_TTL", "", "a refresh token family unused for this long ends (sliding)", false, &c.Tokens.RefreshIdle},
 		{"tokens.refresh_grace", "JANUA_REFRESH_GRACE", "", "how long a just-rotated refresh token still gets the same new pair", false, &c.Tokens.RefreshGrace},
+		{"tokens.failure_limit", "JANUA_TOKEN_FAILURE_LIMIT", "", "failed token requests from one address that block it for a while (negative: never)", false, &c.Tokens.FailureLimit},
+		{"tokens.failure_window", "JANUA_TOKEN_FAILURE_WINDOW", "", "window of tokens.failure_limit", false, &c.Tokens.FailureWindow},
 		{"tokens.flow_ttl", "JANUA_FLOW_TTL", "", "how long a sign-in may take", false, &c.Tokens.FlowTTL},
 		{"passwords.min_length", "JANUA_PASSWORD_MIN_LENGTH", "", "minimum password length", false, &c.Passwords.MinLength},
 		{"passwords.argon2.memory_kib", "JANUA_ARGON2_MEMORY_KIB", "", "argon2id memory per hash, KiB", false, &c.Passwords.Argon2.MemoryKiB},
@@ -461,10 +470,14 @@ func (c *Config) validate() problems {
 		p.add("gc.audit_retention: must not be negative")
 	}
 	for name, d := range map[string]time.Duration{"tokens.access_ttl": c.Tokens.AccessTTL, "tokens.id_token_ttl": c.Tokens.IDTokenTTL,
-		"tokens.code_ttl": c.Tokens.CodeTTL, "tokens.refresh_ttl": c.Tokens.RefreshTTL, "tokens.flow_ttl": c.Tokens.FlowTTL} {
+		"tokens.code_ttl": c.Tokens.CodeTTL, "tokens.refresh_ttl": c.Tokens.RefreshTTL, "tokens.refresh_idle_ttl": c.Tokens.RefreshIdle,
+		"tokens.flow_ttl": c.Tokens.FlowTTL} {
 		if d <= 0 {
 			p.add("%s: must be positive", name)
 		}
+	}
+	if c.Tokens.FailureLimit == 0 || c.Tokens.FailureWindow <= 0 {
+		p.add("tokens.failure_limit and tokens.failure_window: set a positive limit and window (a negative limit disables the block)")
 	}
 	if c.Tokens.CodeTTL > 10*time.Minute {
 		p.add("tokens.code_ttl: %s is longer than the 10 minutes RFC 6749 §4.1.2 allows", c.Tokens.CodeTTL)

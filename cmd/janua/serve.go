@@ -155,8 +155,11 @@ func (a *app) newServer(ctx context.Context, c Config, log *slog.Logger, store *
 		IDTokenTTL:      c.Tokens.IDTokenTTL,
 		CodeTTL:         c.Tokens.CodeTTL,
 		RefreshTokenTTL: c.Tokens.RefreshTTL,
+		RefreshIdleTTL:  c.Tokens.RefreshIdle,
 		RefreshGrace:    c.Tokens.RefreshGrace,
 		FlowTTL:         c.Tokens.FlowTTL,
+		FailureLimit:    c.Tokens.FailureLimit,
+		FailureWindow:   c.Tokens.FailureWindow,
 		Cookies:         web.Cookies{Secure: strings.HasPrefix(c.Issuer, "https://")},
 		Logger:          log,
 	}, oidc.Deps{Store: store, Hot: hot, Keys: keys, Auth: ia.authenticator(), Consent: ia.consentGate(), Pages: pg})

@@ -7,6 +7,8 @@ import (
 	"crypto/rand"
 	"encoding/json"
 	"errors"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 
@@ -122,7 +124,7 @@ func TestSecrets(t *testing.T) {
 func TestRegistryCreatesAuditsAndNeverStoresTheSecret(t *testing.T) {
 	ctx := context.Background()
 	s := storagetest.OpenSQLite(t)
-	r := oidc.NewClients(s)
+	r := oidc.NewClients(s, nil)
 	created, err := r.Create(ctx, oidc.ClientSpec{Name: "Dhanam", RedirectURIs: []string{"https://dhanam.example.com/cb"}}, "cli")
 	if err != nil {
 		t.Fatal(err)
@@ -156,5 +158,44 @@ func TestRegistryCreatesAuditsAndNeverStoresTheSecret(t *testing.T) {
 	}
 	if err := r.Delete(ctx, "nope", "cli"); !errors.Is(err, storage.ErrNotFound) {
 		t.Fatalf("delete missing: %v", err)
+	}
+}
+
+func TestPairwiseSectorValidation(t *testing.T) {
+	ctx := context.Background()
+	s := storagetest.OpenSQLite(t)
+	sector := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/sector.json":
+			_, _ = w.Write([]byte(`["https://a.example.com/cb","https://b.example.com/cb"]`))
+		case "/not-json":
+			_, _ = w.Write([]byte(`<html>`))
+		default:
+			http.NotFound(w, r)
+		}
+	}))
+	defer sector.Close()
+	r := oidc.NewClients(s, sector.Client())
+	pairwise := func(sectorURI string, redirects ...string) oidc.ClientSpec {
+		return oidc.ClientSpec{Name: "p", RedirectURIs: redirects,
+			Metadata: storage.ClientMetadata{SubjectType: "pairwise", SectorIdentifierURI: sectorURI}}
+	}
+	if _, err := r.Create(ctx, pairwise(sector.URL+"/sector.json", "https://a.example.com/cb", "https://b.example.com/cb"), "cli"); err != nil {
+		t.Fatalf("listed redirect URIs: %v", err)
+	}
+	if _, err := r.Create(ctx, pairwise("", "https://a.example.com/cb", "https://a.example.com/other"), "cli"); err != nil {
+		t.Fatalf("one host without a sector document: %v", err)
+	}
+	for name, spec := range map[string]oidc.ClientSpec{
+		"unlisted redirect URI":     pairwise(sector.URL+"/sector.json", "https://c.example.com/cb"),
+		"several hosts, no sector":  pairwise("", "https://a.example.com/cb", "https://b.example.com/cb"),
+		"sector document not JSON":  pairwise(sector.URL+"/not-json", "https://a.example.com/cb"),
+		"sector document not found": pairwise(sector.URL+"/missing", "https://a.example.com/cb"),
+	} {
+		_, err := r.Create(ctx, spec, "cli")
+		var me *oidc.MetadataError
+		if !errors.As(err, &me) || me.Code() != "invalid_client_metadata" || me.Problems[0].Field != "sector_identifier_uri" {
+			t.Errorf("%s: %v, want an invalid_client_metadata problem with sector_identifier_uri", name, err)
+		}
 	}
 }

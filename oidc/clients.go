@@ -6,6 +6,8 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"net/http"
+	"time"
 
 	"github.com/madfam-org/janua/storage"
 	"github.com/madfam-org/janua/web"
@@ -15,11 +17,17 @@ import (
 // clients, issuing secrets and auditing every change.
 type Clients struct {
 	store RegistryStore
+	http  *http.Client
 }
 
-// NewClients returns the registry over store.
-func NewClients(store RegistryStore) *Clients {
-	return &Clients{store: store}
+// NewClients returns the registry over store. httpClient fetches
+// registration documents (sector_identifier_uri); nil means a client with a
+// 10 s timeout.
+func NewClients(store RegistryStore, httpClient *http.Client) *Clients {
+	if httpClient == nil {
+		httpClient = &http.Client{Timeout: 10 * time.Second}
+	}
+	return &Clients{store: store, http: httpClient}
 }
 
 // Created is a new client and, when it has one, its secret in clear: shown
@@ -36,6 +44,9 @@ type Created struct {
 func (r *Clients) Create(ctx context.Context, spec ClientSpec, actor string) (*Created, error) {
 	c, err := spec.Normalize()
 	if err != nil {
+		return nil, err
+	}
+	if err := checkSector(ctx, r.http, c); err != nil {
 		return nil, err
 	}
 	generatedID := c.ID == ""

@@ -50,8 +50,27 @@ func viewClient(c *storage.Client, secret string) clientView {
 // withClients opens the store and runs fn with the client registry.
 func (a *app) withClients(cmd *cobra.Command, fn func(ctx context.Context, r *oidc.Clients) error) error {
 	return a.withStore(cmd, func(ctx context.Context, _ Config, s *storage.Store) error {
-		return fn(ctx, oidc.NewClients(s))
+		return fn(ctx, oidc.NewClients(s, nil))
 	})
+}
+
+// announceClientChange tells running instances to drop their cached copy of
+// a client at once. Without Redis there is nobody to tell across processes:
+// a running server's cached copy expires within a minute.
+func (a *app) announceClientChange(ctx context.Context, id string) {
+	c, err := a.config()
+	if err != nil || c.Redis.URL == "" {
+		return
+	}
+	hot, _, err := openHotState(ctx, c, a.logger(c))
+	if err != nil {
+		fmt.Fprintf(a.io.err, "warning: could not reach Redis to announce the change; instances pick it up within a minute: %v\n", err)
+		return
+	}
+	defer hot.Close()
+	if err := oidc.AnnounceClientChange(ctx, hot, id); err != nil {
+		fmt.Fprintf(a.io.err, "warning: could not announce the change; instances pick it up within a minute: %v\n", err)
+	}
 }
 
 func (a *app) clientsCmd() *cobra.Command {
@@ -192,6 +211,7 @@ func (a *app) clientsDeleteCmd() *cobra.Command {
 				if err != nil {
 					return err
 				}
+				a.announceClientChange(ctx, args[0])
 				if a.json() {
 					return printJSON(a.io.out, map[string]string{"deleted": args[0]})
 				}

@@ -30,6 +30,7 @@ type Store interface {
 	GetFlow(ctx context.Context, id string) (*storage.Flow, error)
 	AdvanceFlow(ctx context.Context, f *storage.Flow, from storage.FlowState) error
 	RecordAuditEvent(ctx context.Context, e *storage.AuditEvent) error
+	RevokeBrowserSessionBySID(ctx context.Context, sid string) (userID string, err error)
 }
 
 var _ Store = (*storage.Store)(nil)

@@ -39,6 +39,7 @@ func (p *Provider) endSession(c echo.Context) error {
 	clientID := form.Get("client_id")
 
 	var client *storage.Client
+	hintSID := ""
 	if hint != "" {
 		tok, err := p.signer.Decode(ctx, hint)
 		var ve *fositejwt.ValidationError
@@ -48,6 +49,7 @@ func (p *Provider) endSession(c echo.Context) error {
 		if iss, _ := tok.Claims["iss"].(string); iss != p.opts.Issuer {
 			return p.logoutRefused(c, "oidc.logout.foreign_hint")
 		}
+		hintSID, _ = tok.Claims["sid"].(string)
 		aud := audiences(tok.Claims["aud"])
 		if clientID == "" && len(aud) > 0 {
 			clientID = aud[0]
@@ -75,6 +77,18 @@ func (p *Provider) endSession(c echo.Context) error {
 	ended, err := p.auth.EndSession(c)
 	if err != nil {
 		return err
+	}
+	// The session the ID token was issued in ends too, even when the
+	// request carries no browser cookie: an RP's server-side logout call
+	// (RP-Initiated Logout §2 allows any user agent).
+	if hintSID != "" && (ended == nil || ended.SessionID != hintSID) {
+		userID, err := p.store.RevokeBrowserSessionBySID(ctx, hintSID)
+		if err != nil {
+			return err
+		}
+		if userID != "" && ended == nil {
+			ended = &Authentication{SessionID: hintSID, Subject: userID}
+		}
 	}
 	if ended != nil {
 		_ = p.store.RecordAuditEvent(ctx, &storage.AuditEvent{Type: "session.ended", Actor: ended.Subject, Subject: ended.Subject,

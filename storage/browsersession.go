@@ -2,6 +2,7 @@ package storage
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -138,4 +139,30 @@ func normalizeBrowserSession(bs *BrowserSession) {
 	if bs.AMR == nil {
 		bs.AMR = []string{}
 	}
+}
+
+// RevokeBrowserSessionBySID ends the live session with the public id sid (an
+// ID token's "sid"), as a logout request names it, and returns its user's
+// ID ("" when no live session has that sid).
+func (s *Store) RevokeBrowserSessionBySID(ctx context.Context, sid string) (string, error) {
+	var userID string
+	err := s.InTx(ctx, func(ctx context.Context) error {
+		var bs BrowserSession
+		err := s.db(ctx).Select("id", "user_id").Where("sid = ? AND revoked_at IS NULL", sid).Take(&bs).Error
+		if err != nil {
+			return mapError(err)
+		}
+		if err := s.db(ctx).Model(&BrowserSession{}).Where("id = ?", bs.ID).Update("revoked_at", s.now()).Error; err != nil {
+			return mapError(err)
+		}
+		userID = bs.UserID
+		return nil
+	})
+	if errors.Is(err, ErrNotFound) {
+		return "", nil
+	}
+	if err != nil {
+		return "", fmt.Errorf("storage: revoke browser session: %w", err)
+	}
+	return userID, nil
 }

@@ -121,6 +121,16 @@ func testBrowserSessions(t *testing.T, b Backend) {
 		if _, err := h.store.GetBrowserSession(h.ctx, b2.ID); !is(err, storage.ErrNotFound) {
 			t.Fatal("other session survived")
 		}
+		d := newSession(h, u.ID)
+		if uid, err := h.store.RevokeBrowserSessionBySID(h.ctx, d.SID); err != nil || uid != u.ID {
+			t.Fatalf("revoke by sid: %q %v, want the user's id", uid, err)
+		}
+		if uid, err := h.store.RevokeBrowserSessionBySID(h.ctx, d.SID); err != nil || uid != "" {
+			t.Fatalf("revoking an ended session by sid: %q %v, want nothing", uid, err)
+		}
+		if _, err := h.store.GetBrowserSession(h.ctx, d.ID); !is(err, storage.ErrNotFound) {
+			t.Fatalf("session revoked by sid still live: %v", err)
+		}
 		live, err := h.store.ListUserBrowserSessions(h.ctx, u.ID)
 		if err != nil || len(live) != 1 || live[0].ID != c.ID {
 			t.Fatalf("live sessions %+v %v", live, err)

@@ -19,9 +19,11 @@ import (
 )
 
 // headerAlg is the private header hint by which a session asks the signer
-// for an algorithm (the client's id_token_signed_response_alg). The signer
-// removes it: the JWS "alg" header is always the key's own.
-const headerAlg = "alg"
+// for an algorithm (the client's id_token_signed_response_alg). fosite's
+// Headers.ToMap drops "alg", so the hint has a name of its own; the signer
+// never copies session headers into the JWS: its header is always the
+// key's own alg and kid, and typ.
+const headerAlg = "janua_alg"
 
 // jwsSigner signs and verifies Janua's JWTs with the keyring. It implements
 // fosite's jwt.Signer, so fosite's OpenID Connect handlers sign ID tokens
@@ -50,9 +52,7 @@ func (s *jwsSigner) Generate(ctx context.Context, claims fositejwt.MapClaims, he
 		if a, ok := extra[headerAlg].(string); ok && a != "" {
 			alg = a
 		}
-		if alg == edDSAHashHint {
-			alg = EdDSA
-		}
+
 	}
 	key, ok := s.keys.current().active[alg]
 	if !ok {

@@ -65,11 +65,7 @@ func (p *Provider) userinfo(c echo.Context) error {
 		claims["iss"] = p.opts.Issuer
 		claims["aud"] = client.ID
 		claims["iat"] = p.opts.Now().Unix()
-		hint := alg
-		if alg == EdDSA {
-			hint = edDSAHashHint
-		}
-		jwt, _, err := p.signer.Generate(ctx, fositejwt.MapClaims(claims), &fositejwt.Headers{Extra: map[string]any{headerAlg: hint}})
+		jwt, _, err := p.signer.Generate(ctx, fositejwt.MapClaims(claims), &fositejwt.Headers{Extra: map[string]any{headerAlg: alg}})
 		if err != nil {
 			return err
 		}

@@ -12,10 +12,10 @@ import (
 
 // edDSAHashHint stands in the session's ID-token "alg" header for EdDSA
 // clients: fosite's at_hash/c_hash helper picks its hash from the digits
-// after the first two characters of "alg" ("RS256" → SHA-256), and
+// after the first two characters of that header ("RS256" → SHA-256), and
 // Ed25519 tokens take SHA-512 (the half-hash certified RPs such as
-// openid-client verify). The signer maps it back to EdDSA; it never leaves
-// the process — the JWS header is always the key's real "alg".
+// openid-client verify). It never leaves the process: the signer reads its
+// own hint (headerAlg) and the JWS header is always the key's real "alg".
 const edDSAHashHint = "Ed512"
 
 // idTokenAlg is the algorithm a client's ID tokens are signed with:
@@ -57,10 +57,10 @@ func (p *Provider) newUserSession(ctx context.Context, client *storage.Client, a
 		cl.Extra["sid"] = authn.SessionID
 	}
 	alg := idTokenAlg(client)
+	s.Headers.Extra[headerAlg] = alg
+	s.Headers.Extra["alg"] = alg // what fosite's at_hash/c_hash helper reads
 	if alg == EdDSA {
-		s.Headers.Extra[headerAlg] = edDSAHashHint
-	} else {
-		s.Headers.Extra[headerAlg] = alg
+		s.Headers.Extra["alg"] = edDSAHashHint
 	}
 	// Scope claims belong in the userinfo response; they go into the ID
 	// token only when no access token is issued to fetch them with (OIDC

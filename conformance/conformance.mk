@@ -3,6 +3,7 @@
 #
 #   make conformance-reference   every plan against panva/oidc-provider (certified), must exit 0
 #   make conformance             every plan against Janua (./cmd/janua)
+#   make rp-oauth2-proxy         oauth2-proxy v7.15.3 signs in, refreshes and logs out through Janua
 GO ?= go
 CONFORMANCE_DIR := conformance
 CONFORMANCE_OUT ?= $(CONFORMANCE_DIR)/out
@@ -39,3 +40,10 @@ conformance-test:
 # What CI runs for the runner: its own tests, then the reference run (must exit 0).
 conformance-ci: conformance-test conformance-reference
 .PHONY: conformance-ci
+
+# oauth2-proxy (built from tools/oauth2-proxy, its own module) in front of a tiny
+# app, configured with Janua's issuer URL only: sign-in, refresh, both logouts.
+# The test skips without JANUA_TEST_OAUTH2_PROXY, so `make test` stays quick.
+rp-oauth2-proxy: ## oauth2-proxy v7.15.3 signs in, refreshes and logs out through Janua
+	JANUA_TEST_OAUTH2_PROXY=1 $(GO) test -count=1 -timeout 15m -v -run '^TestOAuth2Proxy$$' ./$(CONFORMANCE_DIR)/rp
+.PHONY: rp-oauth2-proxy

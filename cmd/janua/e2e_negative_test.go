@@ -196,8 +196,15 @@ func TestE2EGrantsAreBoundToTheirClient(t *testing.T) {
 		if e := oauthError(t, err); e.Status != 400 || e.Code != "invalid_grant" {
 			t.Fatalf("client b refreshed a's token: %+v", e)
 		}
+		// b's refusal is final at once: a's refresh right after it does not
+		// wait for a rotation that will never come (the grace window's wait
+		// is for a rotation in flight, at most 3 s).
+		started := time.Now()
 		if _, err := ra.cfg.TokenSource(o.ctx, &oauth2.Token{RefreshToken: s.Token.RefreshToken}).Token(); err != nil {
 			t.Fatalf("a's refresh token after b's attempt: %v", err)
+		}
+		if took := time.Since(started); took > 2*time.Second {
+			t.Errorf("a's refresh after b's refused attempt took %v", took)
 		}
 	})
 }

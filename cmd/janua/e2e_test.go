@@ -90,7 +90,21 @@ func newOP(t *testing.T, b storagetest.Backend, config func(*Config)) *op {
 	}
 	s := newInteractionServer(t, serverOptions{backend: b, hot: hot, config: config})
 	u := s.user("ana@example.com", false)
-	o := &op{interactionServer: s, issuer: s.cfg.Issuer, registry: oidc.NewClients(s.store), email: u.Email, userID: u.ID}
+	return discover(t, &op{interactionServer: s, email: u.Email, userID: u.ID})
+}
+
+// sibling serves another Janua on o's database (its keys, clients and
+// users) at another URL, so another issuer.
+func (o *op) sibling(t *testing.T) *op {
+	t.Helper()
+	s := newInteractionServer(t, serverOptions{config: func(c *Config) { c.Database.URL = o.cfg.Database.URL }})
+	return discover(t, &op{interactionServer: s, email: o.email, userID: o.userID})
+}
+
+// discover points go-oidc at o.
+func discover(t *testing.T, o *op) *op {
+	t.Helper()
+	o.issuer, o.registry = o.cfg.Issuer, oidc.NewClients(o.store)
 	o.http = &http.Client{Timeout: 20 * time.Second, Transport: tokenResponseCheck{t: t, base: http.DefaultTransport}}
 	o.ctx = gooidc.ClientContext(context.Background(), o.http) // x/oauth2 reads the same key
 	p, err := gooidc.NewProvider(o.ctx, o.issuer)

@@ -91,7 +91,7 @@ func (s *fositeStore) SetClientAssertionJWT(ctx context.Context, jti string, exp
 	}
 	first, err := s.hot.MarkUsed(ctx, "jti:"+jti, ttl)
 	if err != nil {
-		return err
+		return fosite.ErrServerError.WithWrap(err)
 	}
 	if !first {
 		return fosite.ErrJTIKnown

@@ -335,10 +335,22 @@ func (o *op) userinfo(t *testing.T, accessToken string) (int, map[string]any) {
 	return res.StatusCode, out
 }
 
+// authPost sends form to path authenticated as client c, the way c
+// registered (client_secret_basic or client_secret_post).
+func (o *op) authPost(t *testing.T, c *rpClient, path string, form url.Values) (int, map[string]any) {
+	t.Helper()
+	if c.Client.TokenEndpointAuthMethod == oidc.AuthClientSecretPost {
+		form.Set("client_id", c.ID)
+		form.Set("client_secret", c.Secret)
+		return o.post(t, path, form, "", "")
+	}
+	return o.post(t, path, form, c.ID, c.Secret)
+}
+
 // introspect asks whether token is active, as client c.
 func (o *op) introspect(t *testing.T, c *rpClient, token string) map[string]any {
 	t.Helper()
-	status, body := o.post(t, pathIntrospect, url.Values{"token": {token}}, c.ID, c.Secret)
+	status, body := o.authPost(t, c, pathIntrospect, url.Values{"token": {token}})
 	if status != http.StatusOK {
 		t.Fatalf("introspection: %d %v", status, body)
 	}

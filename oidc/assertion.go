@@ -35,7 +35,7 @@ func withAssertionAlg(r *http.Request) *http.Request {
 	for _, a := range assertionAlgs() {
 		algs = append(algs, jose.SignatureAlgorithm(a))
 	}
-	jws, err := jose.ParseSigned(raw, algs)
+	jws, err := jose.ParseSignedCompact(raw, algs)
 	if err != nil || len(jws.Signatures) != 1 {
 		return r
 	}

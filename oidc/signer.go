@@ -3,12 +3,9 @@ package oidc
 import (
 	"context"
 	"crypto/sha256"
-	"crypto/sha512"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"hash"
 	"strings"
 	"time"
 
@@ -130,21 +127,6 @@ func (s *jwsSigner) Hash(_ context.Context, in []byte) ([]byte, error) {
 
 // GetSigningMethodLength is SHA-256's size.
 func (s *jwsSigner) GetSigningMethodLength(context.Context) int { return sha256.Size }
-
-// halfHash computes at_hash / c_hash for alg: the left half of the hash the
-// JWS algorithm uses, base64url (OIDC Core §3.3.2.11); SHA-512 for EdDSA
-// with Ed25519 (OIDC Core errata, as certified RPs compute it).
-func halfHash(alg, value string) string {
-	var h hash.Hash
-	if alg == EdDSA {
-		h = sha512.New()
-	} else {
-		h = sha256.New()
-	}
-	h.Write([]byte(value))
-	sum := h.Sum(nil)
-	return base64.RawURLEncoding.EncodeToString(sum[:len(sum)/2])
-}
 
 func numericClaim(v any) (int64, bool) {
 	switch n := v.(type) {

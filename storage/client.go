@@ -36,23 +36,23 @@ func (Client) TableName() string { return "clients" }
 // ClientMetadata holds registration metadata beyond the columns above. It is
 // one JSON column so that adding a field needs no migration (expand).
 type ClientMetadata struct {
-	LogoURI                   string          `json:"logo_uri,omitempty"`
-	ClientURI                 string          `json:"client_uri,omitempty"`
-	PolicyURI                 string          `json:"policy_uri,omitempty"`
-	TosURI                    string          `json:"tos_uri,omitempty"`
-	Contacts                  []string        `json:"contacts,omitempty"`
-	JWKSURI                   string          `json:"jwks_uri,omitempty"`
-	JWKS                      json.RawMessage `json:"jwks,omitempty"`
-	SubjectType               string          `json:"subject_type,omitempty"`
-	SectorIdentifierURI       string          `json:"sector_identifier_uri,omitempty"`
-	IDTokenSignedResponseAlg  string          `json:"id_token_signed_response_alg,omitempty"`
+	LogoURI                  string          `json:"logo_uri,omitempty"`
+	ClientURI                string          `json:"client_uri,omitempty"`
+	PolicyURI                string          `json:"policy_uri,omitempty"`
+	TosURI                   string          `json:"tos_uri,omitempty"`
+	Contacts                 []string        `json:"contacts,omitempty"`
+	JWKSURI                  string          `json:"jwks_uri,omitempty"`
+	JWKS                     json.RawMessage `json:"jwks,omitempty"`
+	SubjectType              string          `json:"subject_type,omitempty"`
+	SectorIdentifierURI      string          `json:"sector_identifier_uri,omitempty"`
+	IDTokenSignedResponseAlg string          `json:"id_token_signed_response_alg,omitempty"`
 	// TokenEndpointAuthSigningAlg pins the alg of private_key_jwt
 	// assertions; empty accepts any the server supports.
-	TokenEndpointAuthSigningAlg string `json:"token_endpoint_auth_signing_alg,omitempty"`
-	UserinfoSignedResponseAlg string          `json:"userinfo_signed_response_alg,omitempty"`
-	AccessTokenFormat         string          `json:"access_token_format,omitempty"` // "opaque" | "jwt"
-	DefaultMaxAge             int64           `json:"default_max_age,omitempty"`
-	DefaultACRValues          []string        `json:"default_acr_values,omitempty"`
+	TokenEndpointAuthSigningAlg string   `json:"token_endpoint_auth_signing_alg,omitempty"`
+	UserinfoSignedResponseAlg   string   `json:"userinfo_signed_response_alg,omitempty"`
+	AccessTokenFormat           string   `json:"access_token_format,omitempty"` // "opaque" | "jwt"
+	DefaultMaxAge               int64    `json:"default_max_age,omitempty"`
+	DefaultACRValues            []string `json:"default_acr_values,omitempty"`
 	// Lifetimes in seconds; zero means the server default.
 	AccessTokenTTL          int64 `json:"access_token_ttl,omitempty"`
 	RefreshTokenIdleTTL     int64 `json:"refresh_token_idle_ttl,omitempty"`

@@ -2,10 +2,13 @@ package oidc
 
 import (
 	"context"
+	"errors"
 	"net/http"
+	"net/url"
 	"slices"
 
 	"github.com/go-jose/go-jose/v4"
+	"github.com/ory/fosite"
 
 	"github.com/madfam-org/janua/storage"
 )
@@ -61,4 +64,23 @@ func fositeClientFor(ctx context.Context, c *storage.Client) *assertionClient {
 		alg = ""
 	}
 	return &assertionClient{FositeClient: storage.NewFositeClient(c), alg: alg}
+}
+
+// authenticateClient is fosite's client authentication, with every refused
+// client assertion an invalid_client, the code RFC 7521 §4.2 requires:
+// fosite answers a replayed jti with its own "jti_known" (400), and an
+// expired or not yet valid assertion with a bare error (a 500).
+func (p *Provider) authenticateClient(ctx context.Context, r *http.Request, form url.Values) (fosite.Client, error) {
+	c, err := p.oauth.DefaultClientAuthenticationStrategy(ctx, r, form)
+	if err == nil || form.Get("client_assertion") == "" {
+		return c, err
+	}
+	if errors.Is(err, fosite.ErrJTIKnown) {
+		return nil, fosite.ErrInvalidClient.WithHint("The client assertion was already used (its jti).").WithWrap(err)
+	}
+	var rfc *fosite.RFC6749Error
+	if !errors.As(err, &rfc) {
+		return nil, fosite.ErrInvalidClient.WithHint("The client assertion is expired or not yet valid.").WithWrap(err)
+	}
+	return c, err
 }

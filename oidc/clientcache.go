@@ -78,9 +78,7 @@ func (c *clientCache) evict(id string) {
 
 // watch subscribes to client-change broadcasts until ctx ends.
 func (c *clientCache) watch(ctx context.Context) {
-	sctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-	defer cancel()
-	stop, err := c.hot.Subscribe(sctx, clientsChannel, c.evict)
+	stop, err := subscribe(ctx, c.hot, clientsChannel, c.evict)
 	if err != nil {
 		c.log.WarnContext(ctx, "client change broadcasts unavailable; cached clients expire on their own", "err", err)
 		return

@@ -64,6 +64,15 @@ func (s *fositeStore) GetClient(ctx context.Context, id string) (fosite.Client, 
 	return fositeClientFor(ctx, c), nil
 }
 
+// DeletePKCERequestSession keeps a code's PKCE request; garbage collection
+// removes it with the code's other rows. fosite deletes it before it
+// compares the verifier, and reads a missing one as "issued without PKCE":
+// after one wrong code_verifier, a code issued for a challenge would then
+// be redeemed with no verifier at all — the downgrade PKCE exists to stop
+// (RFC 9700 §4.8.2). A used code is refused by its own record, so the PKCE
+// request outliving the redemption grants nothing.
+func (s *fositeStore) DeletePKCERequestSession(context.Context, string) error { return nil }
+
 // ClientAssertionJWTValid reports fosite.ErrJTIKnown for a jti already used.
 // SetClientAssertionJWT below is the atomic check; this early answer spares
 // a signature verification for an obvious replay.
@@ -83,7 +92,7 @@ func (s *fositeStore) SetClientAssertionJWT(ctx context.Context, jti string, exp
 	}
 	first, err := s.hot.MarkUsed(ctx, "jti:"+jti, ttl)
 	if err != nil {
-		return err
+		return fosite.ErrServerError.WithWrap(err)
 	}
 	if !first {
 		return fosite.ErrJTIKnown

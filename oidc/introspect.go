@@ -34,7 +34,10 @@ func (p *Provider) introspect(c echo.Context) error {
 	client, err := p.oauth.AuthenticateClient(ctx, r, r.PostForm)
 	if err != nil {
 		p.failed(ctx, c.RealIP())
-		p.oauth.WriteIntrospectionError(ctx, w, err)
+		// RFC 7662 §2.3: failed client authentication is the token
+		// endpoint's error (401 invalid_client, RFC 6749 §5.2), never an
+		// "active": false that would pass for an answer about the token.
+		p.oauth.WriteAccessError(ctx, w, nil, err)
 		return nil
 	}
 	if client.IsPublic() {

@@ -170,14 +170,12 @@ func (k *Keyring) Rotate(ctx context.Context, algs []string, retireFor time.Dura
 func (k *Keyring) Watch(ctx context.Context, interval time.Duration) {
 	reload := make(chan struct{}, 1)
 	if k.hot != nil {
-		sctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-		stop, err := k.hot.Subscribe(sctx, keysChannel, func(string) {
+		stop, err := subscribe(ctx, k.hot, keysChannel, func(string) {
 			select {
 			case reload <- struct{}{}:
 			default:
 			}
 		})
-		cancel()
 		if err != nil {
 			k.log.WarnContext(ctx, "key rotation broadcasts unavailable; reloading on a timer only", "err", err)
 		} else {
@@ -197,6 +195,25 @@ func (k *Keyring) Watch(ctx context.Context, interval time.Duration) {
 			k.log.ErrorContext(ctx, "reloading signing keys failed", "err", err)
 		}
 	}
+}
+
+// subscribe subscribes fn to channel for as long as ctx lives; only the
+// subscribing itself is bounded (5 s). The hot state ends a subscription
+// when the context it was made with ends, so that context must not be a
+// short one.
+func subscribe(ctx context.Context, hot storage.HotState, channel string, fn func(string)) (func(), error) {
+	sctx, cancel := context.WithCancel(ctx)
+	timer := time.AfterFunc(5*time.Second, cancel)
+	unsubscribe, err := hot.Subscribe(sctx, channel, fn)
+	if !timer.Stop() && err == nil {
+		unsubscribe() // live, but cut by the timeout as it returned
+		err = context.DeadlineExceeded
+	}
+	if err != nil {
+		cancel()
+		return nil, err
+	}
+	return func() { unsubscribe(); cancel() }, nil
 }
 
 // generate creates and stores a new key for alg and returns its kid.

@@ -204,6 +204,7 @@ func New(opts Options, d Deps) (*Provider, error) {
 		}
 	}
 	p.oauth = fosite.NewOAuth2Provider(fstore, cfg)
+	cfg.ClientAuthenticationStrategy = p.authenticateClient
 	p.meta = buildMetadata(opts.Issuer)
 	return p, nil
 }

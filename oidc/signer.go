@@ -43,13 +43,10 @@ var _ fositejwt.Signer = (*jwsSigner)(nil)
 // asks for (RS256 by default) and returns the token and its signature.
 func (s *jwsSigner) Generate(ctx context.Context, claims fositejwt.MapClaims, header fositejwt.Mapper) (string, string, error) {
 	alg := RS256
-	var extra map[string]any
-	if header != nil {
-		extra = header.ToMap()
-		if a, ok := extra[headerAlg].(string); ok && a != "" {
+	if h, ok := header.(interface{ Get(string) any }); ok {
+		if a, ok := h.Get(headerAlg).(string); ok && a != "" {
 			alg = a
 		}
-
 	}
 	key, ok := s.keys.current().active[alg]
 	if !ok {

@@ -145,9 +145,12 @@ func (p *Provider) refreshWithGrace(c echo.Context) (done bool, err error) {
 	}
 	if !first {
 		// Another request is rotating this token right now: wait briefly
-		// for its response.
+		// for its response, unless it was refused.
 		deadline := time.Now().Add(min(p.opts.RefreshGrace, 3*time.Second))
 		for time.Now().Before(deadline) {
+			if _, err := p.hot.Get(ctx, "rt-refused:"+key); err == nil {
+				break
+			}
 			select {
 			case <-ctx.Done():
 				return true, ctx.Err()
@@ -170,6 +173,11 @@ func (p *Provider) refreshWithGrace(c echo.Context) (done bool, err error) {
 		if sealed, serr := sealForHolder(old, append([]byte(clientID+"\n"), body...)); serr == nil {
 			_ = p.hot.Put(ctx, "rt-grace:"+key, sealed, p.opts.RefreshGrace)
 		}
+	} else {
+		// Refused (another client, a bad secret, a conflict): nothing is
+		// coming for the requests that wait above, nor for later ones that
+		// find the in-flight marker; they go to fosite at once.
+		_ = p.hot.Put(ctx, "rt-refused:"+key, []byte{1}, p.opts.RefreshGrace)
 	}
 	c.Response().WriteHeader(rec.Code)
 	_, _ = c.Response().Write(body)

@@ -20,6 +20,7 @@ import (
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
 	"github.com/labstack/echo/v4"
+	"golang.org/x/oauth2"
 
 	"github.com/madfam-org/janua/oidc"
 	"github.com/madfam-org/janua/storage"
@@ -396,6 +397,65 @@ func TestBrowserPages(t *testing.T) {
 		tb.open("/no/such/page", "#error-title")
 		tb.expectStatus(http.StatusNotFound)
 		tb.shoot("notfound")
+	})
+
+	// The OpenID Connect round trip on the real endpoints: a real
+	// authorization request, sign-in, consent, the client's redirect URI
+	// (a page of the test's own), the code exchanged by a go-oidc RP, then
+	// RP-initiated logout to the signed-out page, after which prompt=none
+	// comes back login_required.
+	t.Run("OIDCRoundTripAndLogout", func(t *testing.T) {
+		const callbackPage = `<!doctype html><html lang="en"><link rel="icon" href="data:,"><title>Example App</title><p id="callback">Back at the app</p></html>`
+		s2 := newInteractionServer(t, serverOptions{routes: func(e *echo.Echo) {
+			e.GET("/test/callback", func(c echo.Context) error { return c.HTML(http.StatusOK, callbackPage) })
+		}})
+		u := s2.user("ana@example.com", false)
+		o := discover(t, &op{interactionServer: s2, email: u.Email, userID: u.ID})
+		c := o.register(t, oidc.ClientSpec{Name: "Example App", RedirectURIs: []string{s2.URL + "/test/callback"}})
+		rp := o.goRP(t, c)
+		tb := bt.tab(t)
+		tb.s = s2
+		// back reads the authorization response the browser brought to the app.
+		back := func() url.Values {
+			t.Helper()
+			tb.do(chromedp.WaitVisible(chromedp.CSS("#callback")))
+			loc, err := url.Parse(eval(tb, chromedp.Location()))
+			if err != nil || loc.Path != "/test/callback" {
+				t.Fatalf("the browser is at %v, not the redirect URI (%v)", loc, err)
+			}
+			if loc.Query().Get("iss") != o.issuer {
+				t.Errorf("no iss in %v", loc.Query())
+			}
+			return loc.Query()
+		}
+
+		authURL, state, nonce, verifier := rp.authURL()
+		tb.do(chromedp.Navigate(authURL), chromedp.WaitVisible(chromedp.CSS("#login-form")))
+		tb.do(chromedp.SendKeys(chromedp.CSS("#email"), o.email), chromedp.SendKeys(chromedp.CSS("#password"), testPassword),
+			chromedp.Click(chromedp.CSS("#submit")), chromedp.WaitVisible(chromedp.CSS("#consent-form")))
+		if h := tb.text("#consent-title"); h != "Example App wants to access your account" {
+			t.Fatalf("consent heading %q", h)
+		}
+		tb.do(chromedp.Click(chromedp.CSS("#allow")))
+		q := back()
+		if q.Get("state") != state || q.Get("code") == "" {
+			t.Fatalf("authorization response %v", q)
+		}
+		s := rp.exchange(q.Get("code"), nonce, verifier)
+		checkIDToken(t, o, c, s, o.userID)
+
+		logout := o.issuer + pathLogout + "?" + url.Values{"id_token_hint": {s.RawID}, "state": {"st-" + randomID(8)}}.Encode()
+		tb.do(chromedp.Navigate(logout), chromedp.WaitVisible(chromedp.CSS("#signedout-title")))
+		if msg := tb.text("#signedout-message"); !strings.Contains(msg, "Example App") {
+			t.Errorf("signed-out page: %q", msg)
+		}
+		tb.shoot("signedout")
+
+		again, state2, _, _ := rp.authURL(oauth2.SetAuthURLParam("prompt", "none"))
+		tb.do(chromedp.Navigate(again))
+		if q := back(); q.Get("error") != "login_required" || q.Get("state") != state2 || q.Has("code") {
+			t.Fatalf("prompt=none after logout: %v", q)
+		}
 	})
 
 	// The collector is not blind: a page that breaks the CSP is reported.

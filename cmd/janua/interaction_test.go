@@ -27,14 +27,14 @@ import (
 	"github.com/madfam-org/janua/web"
 )
 
-// This file is the harness of the sign-in and consent tests, and the hook
-// for end-to-end tests once oidc's endpoints land: newInteractionServer
-// serves newServer (every route, the real middleware and configuration)
-// over a store and hot state the test can reach, and a browser is a
-// cookie-jar client that acts like one. createFlow stores a flow exactly as
-// oidc's authorization endpoint does (state created, bound to a browser);
-// an end-to-end test replaces it with a real authorization request and
-// drops fakeResume.
+// This file is the harness of the sign-in, consent and end-to-end tests:
+// newInteractionServer serves newServer (every route, the real middleware
+// and configuration) over a store and hot state the test can reach, at an
+// httptest URL that is also its issuer, and a browser is a cookie-jar
+// client that acts like one. createFlow stores a flow exactly as oidc's
+// authorization endpoint does (state created, bound to a browser), for the
+// page tests; the end-to-end tests (e2e_test.go) start at a real
+// authorization request instead.
 
 // testPassword is the password of every test user (≥ 12 characters, not a
 // common one).
@@ -64,11 +64,22 @@ type serverOptions struct {
 
 func newInteractionServer(t *testing.T, o serverOptions) *interactionServer {
 	t.Helper()
-	ctx := context.Background()
+	// The server's background work (key and client cache watchers) ends
+	// with the test, before the store and hot state close.
+	ctx, cancel := context.WithCancel(context.Background())
 	if o.backend.NewDatabaseURL == nil {
 		o.backend = storagetest.SQLiteBackend()
 	}
+	// Listen first: the issuer is the server's own URL, as in production.
+	srv := httptest.NewUnstartedServer(nil)
+	started := false
+	t.Cleanup(func() {
+		if !started {
+			_ = srv.Listener.Close()
+		}
+	})
 	c := defaultConfig()
+	c.Issuer = "http://" + srv.Listener.Addr().String()
 	c.DataDir = t.TempDir()
 	c.Secret = strings.Repeat("s", 40)
 	c.Database.URL = o.backend.NewDatabaseURL(t)
@@ -96,6 +107,7 @@ func newInteractionServer(t *testing.T, o serverOptions) *interactionServer {
 	}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	a := &app{io: streams{in: strings.NewReader(""), out: io.Discard, err: io.Discard}}
+	t.Cleanup(cancel)
 	e, err := a.newServer(ctx, c, log, store, hot)
 	if err != nil {
 		t.Fatal(err)
@@ -106,7 +118,9 @@ func newInteractionServer(t *testing.T, o serverOptions) *interactionServer {
 	if o.routes != nil {
 		o.routes(e)
 	}
-	srv := httptest.NewServer(e)
+	srv.Config.Handler = e
+	srv.Start()
+	started = true
 	t.Cleanup(srv.Close)
 	a2 := c.Passwords.Argon2
 	return &interactionServer{t: t, URL: srv.URL, store: store, hot: hot, cfg: c, echo: e,
@@ -200,13 +214,19 @@ func (s *interactionServer) browser() *browser {
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
 }
 
+// do sends a request to path (on the server, or an absolute URL) and keeps
+// the body in b.page.
 func (b *browser) do(method, path string, form url.Values) *http.Response {
 	b.t.Helper()
 	var body io.Reader
 	if form != nil {
 		body = strings.NewReader(form.Encode())
 	}
-	req, err := http.NewRequest(method, b.s.URL+path, body)
+	target := path
+	if !strings.HasPrefix(path, "http://") && !strings.HasPrefix(path, "https://") {
+		target = b.s.URL + path
+	}
+	req, err := http.NewRequest(method, target, body)
 	if err != nil {
 		b.t.Fatal(err)
 	}

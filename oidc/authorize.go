@@ -75,6 +75,11 @@ func (p *Provider) authorize(c echo.Context) error {
 	if err != nil {
 		return p.authorizeError(c, ar, fosite.ErrServerError.WithWrap(err))
 	}
+	if areq.maxAge < 0 && client.Metadata.DefaultMaxAge > 0 {
+		// OIDC Registration §2: default_max_age applies unless the request
+		// says max_age itself.
+		areq.maxAge = client.Metadata.DefaultMaxAge
+	}
 
 	// Who is this browser, and is that good enough?
 	authn, signedIn, err := p.auth.Authenticated(c)

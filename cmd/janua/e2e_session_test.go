@@ -11,6 +11,7 @@ import (
 	"golang.org/x/oauth2"
 
 	"github.com/madfam-org/janua/oidc"
+	"github.com/madfam-org/janua/storage"
 	"github.com/madfam-org/janua/storage/storagetest"
 )
 
@@ -84,6 +85,18 @@ func TestE2EReauthentication(t *testing.T) {
 		}
 		if forced.Claims["sub"] != first.Claims["sub"] {
 			t.Errorf("sub changed: %v", forced.Claims["sub"])
+		}
+
+		// A client's default_max_age applies when the request has no
+		// max_age (OIDC Registration §2), and a request's max_age wins.
+		strict := o.goRP(t, o.register(t, oidc.ClientSpec{FirstParty: true, Metadata: storage.ClientMetadata{DefaultMaxAge: 1}}))
+		time.Sleep(1100 * time.Millisecond)
+		if again := strict.login(a); !slices.Equal(again.Response.Shown, []string{"login"}) {
+			t.Fatalf("default_max_age=1: shown %v, want a sign-in", again.Response.Shown)
+		}
+		time.Sleep(1100 * time.Millisecond)
+		if kept := strict.login(a, oauth2.SetAuthURLParam("max_age", "10000")); len(kept.Response.Shown) > 0 {
+			t.Fatalf("max_age=10000 over default_max_age=1: shown %v", kept.Response.Shown)
 		}
 	})
 }

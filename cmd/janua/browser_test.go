@@ -2,7 +2,10 @@ package main
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/base64"
 	"fmt"
+	"html"
 	"net/http"
 	"net/url"
 	"os"
@@ -207,12 +210,38 @@ func (tb *tab) identity() string {
 	return ""
 }
 
-// startFlow creates a flow bound to this browser and opens its sign-in page.
+// startFlow opens a real authorization request of the client (code, PKCE,
+// redirect to the test callback) with params added, waits for Janua's
+// sign-in page and returns the flow challenge it was handed.
 func (tb *tab) startFlow(clientID string, params url.Values) string {
 	tb.t.Helper()
-	ch := tb.s.createFlow(clientID, tb.identity(), params)
-	tb.open(flowURL(oidc.LoginPath, ch), "#login-form")
-	return ch
+	verifier := strings.Repeat("v", 43)
+	sum := sha256.Sum256([]byte(verifier))
+	q := url.Values{"client_id": {clientID}, "response_type": {"code"}, "redirect_uri": {tb.s.URL + browserCallback},
+		"state": {"browser-state-1234"}, "nonce": {"browser-nonce-1234"}, "scope": {"openid"},
+		"code_challenge": {base64.RawURLEncoding.EncodeToString(sum[:])}, "code_challenge_method": {"S256"}}
+	for k, v := range params {
+		q[k] = v
+	}
+	tb.open("/oauth2/authorize?"+q.Encode(), "#login-form")
+	loc, err := url.Parse(eval(tb, chromedp.Location()))
+	if err != nil || loc.Path != oidc.LoginPath || loc.Query().Get(oidc.FlowParam) == "" {
+		tb.t.Fatalf("the authorization request did not reach the sign-in page: %v", loc)
+	}
+	return loc.Query().Get(oidc.FlowParam)
+}
+
+// browserCallback is the test clients' redirect URI: it shows "completed"
+// for a code and the error code otherwise, as #result.
+const browserCallback = "/test/callback"
+
+func callbackResult(c echo.Context) error {
+	result := c.QueryParam("error")
+	if c.QueryParam("code") != "" && result == "" {
+		result = "completed"
+	}
+	return c.HTML(http.StatusOK, `<!doctype html><html lang="en"><link rel="icon" href="data:,"><title>Callback</title><p id="result">`+
+		html.EscapeString(result)+`</p></html>`)
 }
 
 // shoot saves the page at desktop and phone width as name-desktop.png and
@@ -250,16 +279,20 @@ type browserTest struct {
 func TestBrowserPages(t *testing.T) {
 	started := time.Now()
 	path := chromiumPath(t)
-	s := newInteractionServer(t, serverOptions{resume: true, routes: func(e *echo.Echo) {
+	s := newInteractionServer(t, serverOptions{routes: func(e *echo.Echo) {
+		e.GET(browserCallback, callbackResult)
 		// A page that breaks the CSP, to prove violations are caught.
 		e.GET("/test/csp-violation", func(c echo.Context) error {
 			return c.HTML(http.StatusOK, `<!doctype html><html lang="en"><title>x</title><p id="x">x</p><script>document.title='ran'</script></html>`)
 		})
 	}})
 	for _, cl := range []*storage.Client{
-		{ID: "app", Name: "Example App", Public: true, TokenEndpointAuthMethod: "none", RedirectURIs: []string{"https://app.example.com/cb"},
+		{ID: "app", Name: "Example App", Public: true, TokenEndpointAuthMethod: "none", RedirectURIs: []string{s.URL + browserCallback},
+			GrantTypes: []string{"authorization_code", "refresh_token"}, ResponseTypes: []string{"code"},
+			Scopes:   []string{"openid", "profile", "email", "offline_access"},
 			Metadata: storage.ClientMetadata{PolicyURI: "https://app.example.com/privacy", TosURI: "https://app.example.com/terms"}},
-		{ID: "own", Name: "Our Dashboard", FirstParty: true, Public: true, TokenEndpointAuthMethod: "none", RedirectURIs: []string{"https://dash.example.com/cb"}},
+		{ID: "own", Name: "Our Dashboard", FirstParty: true, Public: true, TokenEndpointAuthMethod: "none", RedirectURIs: []string{s.URL + browserCallback},
+			GrantTypes: []string{"authorization_code"}, ResponseTypes: []string{"code"}, Scopes: []string{"openid"}},
 	} {
 		if err := s.store.CreateClient(context.Background(), cl); err != nil {
 			t.Fatal(err)

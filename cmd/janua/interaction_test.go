@@ -56,8 +56,6 @@ type serverOptions struct {
 	backend storagetest.Backend // SQLite when zero
 	hot     storage.HotState    // memory when nil
 	config  func(*Config)
-	// resume installs fakeResume at oidc.ResumePath (browser tests).
-	resume bool
 	// routes adds test-only routes before the server starts.
 	routes func(e *echo.Echo)
 }
@@ -111,9 +109,6 @@ func newInteractionServer(t *testing.T, o serverOptions) *interactionServer {
 	e, err := a.newServer(ctx, c, log, store, hot)
 	if err != nil {
 		t.Fatal(err)
-	}
-	if o.resume {
-		e.GET(oidc.ResumePath, fakeResume(store))
 	}
 	if o.routes != nil {
 		o.routes(e)
@@ -324,43 +319,6 @@ func flowURL(path, challenge string) string {
 		return path
 	}
 	return path + "?" + url.Values{oidc.FlowParam: {challenge}}.Encode()
-}
-
-// fakeResume stands in for oidc's resume endpoint until it lands: an
-// authenticated flow goes on to consent unless the client is first-party, a
-// consented one completes, a rejected one shows its error. It renders plain
-// pages a browser test can read.
-func fakeResume(store *storage.Store) echo.HandlerFunc {
-	return func(c echo.Context) error {
-		ctx := c.Request().Context()
-		ch := c.QueryParam(oidc.FlowParam)
-		f, err := store.GetFlow(ctx, storage.FlowID(ch))
-		if err != nil {
-			return &web.Error{Status: http.StatusBadRequest, Message: "unknown flow"}
-		}
-		cl, err := store.GetClient(ctx, f.ClientID)
-		if err != nil {
-			return err
-		}
-		covered, err := consent.NewGate(store).Covered(ctx, f.Subject, cl, strings.Fields(strings.Join(f.Request["scope"], " ")))
-		if err != nil {
-			return err
-		}
-		switch {
-		case f.State == storage.FlowAuthenticated && !covered:
-			return c.Redirect(http.StatusSeeOther, flowURL(oidc.ConsentPath, ch))
-		case f.State == storage.FlowAuthenticated || f.State == storage.FlowConsented:
-			from := f.State
-			f.State = storage.FlowCompleted
-			if err := store.AdvanceFlow(ctx, f, from); err != nil {
-				return &web.Error{Status: http.StatusBadRequest, Message: "flow already completed"}
-			}
-			return c.HTML(http.StatusOK, `<!doctype html><html lang="en"><link rel="icon" href="data:,"><title>Done</title><p id="result">completed</p></html>`)
-		case f.State == storage.FlowRejected:
-			return c.HTML(http.StatusOK, `<!doctype html><html lang="en"><link rel="icon" href="data:,"><title>Rejected</title><p id="result">`+f.Error+`</p></html>`)
-		}
-		return &web.Error{Status: http.StatusBadRequest, Message: "flow in state " + string(f.State)}
-	}
 }
 
 // The hand-off constants agree on both sides, and cmd/janua hands oidc the

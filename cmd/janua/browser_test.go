@@ -18,7 +18,6 @@ import (
 
 	"github.com/chromedp/cdproto/cdp"
 	cdplog "github.com/chromedp/cdproto/log"
-	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
@@ -187,27 +186,6 @@ func (tb *tab) text(sel string) string {
 func (tb *tab) active() string {
 	tb.t.Helper()
 	return eval(tb, chromedp.Evaluate[string](`document.activeElement ? document.activeElement.id : ''`))
-}
-
-// identity is the browser's janua-browser cookie (visiting the sign-in page
-// gives it one), so a test can bind a flow to this browser.
-func (tb *tab) identity() string {
-	tb.t.Helper()
-	tb.open(oidc.LoginPath, "#login-form")
-	cookies := eval(tb, func(ctx context.Context, tg *chromedp.Target) ([]*network.Cookie, error) {
-		r, err := cdp.Call(ctx, tg, network.GetCookies, network.GetCookiesParams{URLs: []string{tb.s.URL}})
-		if err != nil {
-			return nil, err
-		}
-		return r.Cookies, nil
-	})
-	for _, c := range cookies {
-		if c.Name == "janua-browser" {
-			return c.Value
-		}
-	}
-	tb.t.Fatal("the browser holds no janua-browser cookie")
-	return ""
 }
 
 // startFlow opens a real authorization request of the client (code, PKCE,

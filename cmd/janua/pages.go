@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"net/http"
 	"strconv"
 
@@ -22,20 +21,7 @@ type pages struct {
 // lacks it, the title itself.
 func (p pages) render(c echo.Context, status int, name, title string, data any) error {
 	lang := p.set.Language("", c.Request().Header.Get("Accept-Language"))
-	var buf bytes.Buffer
-	err := p.set.Render(&buf, name, templates.Page{
-		Title:     p.set.T(lang, title),
-		Lang:      lang,
-		Nonce:     web.Nonce(c),
-		RequestID: web.RequestID(c.Request().Context()),
-		Data:      data,
-	})
-	if err != nil {
-		return err
-	}
-	h := c.Response().Header()
-	h.Set("Cache-Control", "no-store")
-	return c.HTMLBlob(status, buf.Bytes())
+	return web.Render(c, p.set, status, name, templates.Page{Title: p.set.T(lang, title), Lang: lang, Data: data})
 }
 
 // errorPage is the web.ErrorPage: the 404 page or the one styled error page,

@@ -73,15 +73,11 @@ func (s *fositeStore) GetClient(ctx context.Context, id string) (fosite.Client, 
 // request outliving the redemption grants nothing.
 func (s *fositeStore) DeletePKCERequestSession(context.Context, string) error { return nil }
 
-// ClientAssertionJWTValid reports fosite.ErrJTIKnown for a jti already used.
-// SetClientAssertionJWT below is the atomic check; this early answer spares
-// a signature verification for an obvious replay.
-func (s *fositeStore) ClientAssertionJWTValid(ctx context.Context, jti string) error {
-	if _, err := s.hot.Get(ctx, "jti-seen:"+jti); err == nil {
-		return fosite.ErrJTIKnown
-	}
-	return nil
-}
+// ClientAssertionJWTValid lets every assertion through to
+// SetClientAssertionJWT, which fosite calls after verifying the signature and
+// which is the one atomic check: a second marker kept only to answer here
+// earlier would cost a hot-state read and write on every assertion.
+func (s *fositeStore) ClientAssertionJWTValid(context.Context, string) error { return nil }
 
 // SetClientAssertionJWT marks jti used until exp: exactly one of any number
 // of concurrent presentations, on any instance, passes (RFC 7523 §3 item 7).
@@ -97,6 +93,5 @@ func (s *fositeStore) SetClientAssertionJWT(ctx context.Context, jti string, exp
 	if !first {
 		return fosite.ErrJTIKnown
 	}
-	_ = s.hot.Put(ctx, "jti-seen:"+jti, []byte{1}, ttl)
 	return nil
 }

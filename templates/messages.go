@@ -14,8 +14,11 @@ import (
 // by key, and the one pages use when nothing the user prefers is offered.
 const defaultLanguage = "en"
 
-// messages is the message catalogues (locales/<lang>.json: a flat object of
-// key → text, where text may hold fmt verbs) and the matcher that picks one.
+// messages is the message catalogues and the matcher that picks one. A
+// language's catalogue is locales/<lang>.json plus any locales/<lang>.<part>.json
+// (one part per feature: "en.passkey.json"), each a flat object of key →
+// text where text may hold fmt verbs; a key in two files of one language is
+// an error.
 type messages struct {
 	catalogues map[string]map[string]string
 	languages  []string // defaultLanguage first
@@ -32,21 +35,32 @@ func loadMessages(read func(dir, name string) ([]byte, error)) (messages, error)
 		return m, fmt.Errorf("templates: %w", err)
 	}
 	for _, e := range entries {
-		lang, ok := strings.CutSuffix(e.Name(), ".json")
+		base, ok := strings.CutSuffix(e.Name(), ".json")
 		if !ok {
 			continue
 		}
+		lang, _, _ := strings.Cut(base, ".")
 		raw, err := read("locales", e.Name())
 		if err != nil {
 			return m, fmt.Errorf("templates: %w", err)
 		}
-		cat := map[string]string{}
-		if err := json.Unmarshal(raw, &cat); err != nil {
+		part := map[string]string{}
+		if err := json.Unmarshal(raw, &part); err != nil {
 			return m, fmt.Errorf("templates: locales/%s: %w", e.Name(), err)
 		}
-		m.catalogues[lang] = cat
-		if lang != defaultLanguage {
-			m.languages = append(m.languages, lang)
+		cat, seen := m.catalogues[lang]
+		if !seen {
+			cat = map[string]string{}
+			m.catalogues[lang] = cat
+			if lang != defaultLanguage {
+				m.languages = append(m.languages, lang)
+			}
+		}
+		for k, v := range part {
+			if _, dup := cat[k]; dup {
+				return m, fmt.Errorf("templates: locales/%s: key %q is already in another %s file", e.Name(), k, lang)
+			}
+			cat[k] = v
 		}
 	}
 	en, ok := m.catalogues[defaultLanguage]

@@ -13,15 +13,22 @@ import (
 	"github.com/madfam-org/janua/templates"
 )
 
+// catalogue merges locales/<lang>.json and every locales/<lang>.<part>.json.
 func catalogue(t *testing.T, lang string) map[string]string {
 	t.Helper()
-	raw, err := os.ReadFile(filepath.Join("locales", lang+".json"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	files, _ := filepath.Glob(filepath.Join("locales", lang+".*json"))
 	m := map[string]string{}
-	if err := json.Unmarshal(raw, &m); err != nil {
-		t.Fatal(err)
+	for _, f := range files {
+		raw, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := json.Unmarshal(raw, &m); err != nil {
+			t.Fatalf("%s: %v", f, err)
+		}
+	}
+	if len(m) == 0 {
+		t.Fatalf("no %s catalogue", lang)
 	}
 	return m
 }
@@ -42,6 +49,8 @@ func TestCataloguesAreComplete(t *testing.T) {
 		}
 	}
 	pages, _ := filepath.Glob("pages/*.html")
+	more, _ := filepath.Glob("*/*/*.html") // pages/<part>/, mail/<kind>/…
+	pages = append(pages, more...)
 	used := regexp.MustCompile(`\.T "([^"]+)"`)
 	n := 0
 	for _, p := range pages {

@@ -17,6 +17,8 @@ const (
 	auditSignupSucceeded = "signup.succeeded"
 	auditSignupFailed    = "signup.failed" // details.reason: email_taken
 	auditSessionEnded    = "session.ended"
+	auditSessionRevoked  = "session.revoked"     // from the security page; details.ended: how many
+	auditFactorFailed    = "login.factor_failed" // details.method, details.reason
 )
 
 // auditEvent describes one event of the request c. userID is whom it

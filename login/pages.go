@@ -12,6 +12,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/madfam-org/janua/mail"
 	"github.com/madfam-org/janua/storage"
 	"github.com/madfam-org/janua/templates"
 	"github.com/madfam-org/janua/web"
@@ -36,6 +37,14 @@ type Options struct {
 	Signup    bool
 	HotState  storage.HotState
 	Limits    Limits
+	// RequireSecondFactor makes every sign-in prove a second factor; a user
+	// without one enrols one on the way.
+	RequireSecondFactor bool
+	// ReauthWindow is how recent a sign-in must be for a sensitive change
+	// (DefaultReauthWindow when zero).
+	ReauthWindow time.Duration
+	// Mail queues the messages sign-in sends; nil sends none.
+	Mail mail.Queue
 	// LoginPath is where the sign-in page is mounted (oidc.LoginPath);
 	// ResumePath is where a browser goes back with its flow (oidc.ResumePath).
 	LoginPath, ResumePath string
@@ -49,6 +58,8 @@ type Pages struct {
 	store    Store
 	o        Options
 	throttle throttle
+	// factors are the second factors, in the order pages list them.
+	factors []secondFactor
 }
 
 // New returns the sign-in pages over store.
@@ -61,6 +72,9 @@ func New(store Store, o Options) *Pages {
 	}
 	if o.Directory == nil {
 		o.Signup = false
+	}
+	if o.ReauthWindow <= 0 {
+		o.ReauthWindow = DefaultReauthWindow
 	}
 	return &Pages{store: store, o: o, throttle: throttle{hot: o.HotState, l: o.Limits, now: o.Now}}
 }

@@ -24,6 +24,9 @@ func (p *Pages) Routes(e *echo.Echo, mw ...echo.MiddlewareFunc) {
 		e.GET(SignupPath, p.showSignup, mw...)
 		e.POST(SignupPath, p.submitSignup, mw...)
 	}
+	e.GET(FactorPath, p.showFactor, mw...)
 	e.GET(AccountPath, p.showAccount, mw...)
+	e.GET(SecurityPath, p.showSecurity, mw...)
+	e.POST(securitySessionsPath, p.securitySessions, mw...)
 	e.POST(SignOutPath, p.signOut, mw...)
 }

@@ -21,16 +21,6 @@ import (
 // random bits (base64url); the database keeps only their SHA-256.
 const SessionCookie = "janua-session"
 
-// The authentication a password sign-in reaches. ACRPassword is the
-// Authentication Context Class Reference of a password-only sign-in: "1",
-// ISO/IEC 29115 level 1 (OIDC Core §2 reserves "0" for less than that).
-// oidc may advertise it in acr_values_supported. AMRPassword is the RFC 8176
-// §2 method reference for a password.
-const (
-	ACRPassword = "1"
-	AMRPassword = "pwd"
-)
-
 // Default session lifetimes.
 const (
 	DefaultIdleTimeout     = 30 * time.Minute
@@ -173,9 +163,10 @@ type started struct {
 
 // start creates a new session for userID, revoking the browser's current
 // one (another user's, or the same user's when re-authenticating: a new
-// sign-in always gets a new token, against session fixation). Call it in
-// the transaction that advances the flow, then setCookie after commit.
-func (s *Sessions) start(ctx context.Context, c echo.Context, userID string, remember bool) (*started, error) {
+// sign-in always gets a new token, against session fixation). amr is what
+// the user did (RFC 8176); the session's acr follows from it. Call it in the
+// transaction that advances the flow, then setCookie after commit.
+func (s *Sessions) start(ctx context.Context, c echo.Context, userID string, remember bool, amr []string) (*started, error) {
 	st := &started{}
 	if old, err := s.live(ctx, c); err != nil {
 		return nil, err
@@ -196,8 +187,8 @@ func (s *Sessions) start(ctx context.Context, c echo.Context, userID string, rem
 		SID:           randomToken(16),
 		UserID:        userID,
 		AuthTime:      now.Truncate(time.Second), // ID tokens carry whole seconds
-		AMR:           []string{AMRPassword},
-		ACR:           ACRPassword,
+		AMR:           append([]string(nil), amr...),
+		ACR:           acrOf(amr),
 		Remember:      remember,
 		IP:            c.RealIP(),
 		UserAgent:     clean(c.Request().UserAgent(), maxUserAgent),

@@ -27,7 +27,7 @@ func TestSessionCookieOnHTTPS(t *testing.T) {
 	for _, remember := range []bool{false, true} {
 		rec := httptest.NewRecorder()
 		c := echo.New().NewContext(httptest.NewRequest(http.MethodPost, "/login", nil), rec)
-		st, err := s.start(context.Background(), c, u.ID, remember)
+		st, err := s.start(context.Background(), c, u.ID, remember, []string{AMRPassword})
 		if err != nil {
 			t.Fatal(err)
 		}

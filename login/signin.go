@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"net/url"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -23,12 +24,25 @@ const absentUserID = "00000000-0000-7000-8000-000000000000"
 type loginView struct {
 	Action, ClientName, Email, Error, SignupURL string
 	FocusPassword, Remember, Cancel             bool
-	RememberDays                                int
+	// Reauth is set when a signed-in user confirms who they are before a
+	// sensitive change (the page says so).
+	Reauth bool
+	// Passkey offers passwordless sign-in with a passkey (the partial
+	// login_passkey); EmailSignIn offers a magic link or code (login_email).
+	Passkey, EmailSignIn bool
+	RememberDays         int
 }
 
-func (p *Pages) loginView(fr *flowRequest, email string) loginView {
+func (p *Pages) loginView(fr *flowRequest, email, returnTo string) loginView {
+	action := p.o.LoginPath + flowQuery(fr)
+	if fr == nil && returnTo != "" {
+		action = p.o.LoginPath + "?" + url.Values{ReturnParam: {returnTo}}.Encode()
+	}
 	v := loginView{
-		Action:        p.o.LoginPath + flowQuery(fr),
+		Action:        action,
+		Reauth:        returnTo != "",
+		Passkey:       p.factorByID("passkey") != nil,
+		EmailSignIn:   p.o.Mail != nil,
 		Email:         email,
 		FocusPassword: email != "",
 		Cancel:        fr != nil,
@@ -50,11 +64,20 @@ func (p *Pages) showLogin(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	hint := ""
+	hint, returnTo := "", p.returnTo(c, fr)
 	if fr != nil {
 		hint = clean(first(fr.flow.Request, "login_hint"), maxEmail)
+	} else if returnTo != "" {
+		// Re-authentication: the signed-in user confirms who they are.
+		if a, ok, err := p.o.Sessions.Authenticated(c); err != nil {
+			return err
+		} else if ok {
+			if u, err := p.store.GetUser(c.Request().Context(), a.Subject); err == nil {
+				hint = u.Email
+			}
+		}
 	}
-	return p.render(c, http.StatusOK, "login", lang, "login.title", p.loginView(fr, hint))
+	return p.render(c, http.StatusOK, "login", lang, "login.title", p.loginView(fr, hint, returnTo))
 }
 
 // submitLogin is POST /login: cancel, or check the password and sign in.
@@ -70,7 +93,8 @@ func (p *Pages) submitLogin(c echo.Context) error {
 	}
 	ctx := c.Request().Context()
 	email, password := clean(c.FormValue("email"), maxEmail), c.FormValue("password")
-	v := p.loginView(fr, email)
+	returnTo := p.returnTo(c, fr)
+	v := p.loginView(fr, email, returnTo)
 	v.Remember = c.FormValue("remember") != ""
 	fail := func(status int, msg string) error {
 		v.Error = msg
@@ -123,7 +147,7 @@ func (p *Pages) submitLogin(c echo.Context) error {
 	if rehash {
 		p.rehash(ctx, u.ID, password)
 	}
-	return p.signIn(c, fr, lang, u, v.Remember, auditLoginSucceeded)
+	return p.afterFirstFactor(c, fr, lang, u, v.Remember, []string{AMRPassword}, auditLoginSucceeded, returnTo)
 }
 
 // verify checks email and password. It returns the user when they match an
@@ -173,10 +197,11 @@ func (p *Pages) rehash(ctx context.Context, userID, password string) {
 	}
 }
 
-// signIn starts the SSO session of u, advances the flow to authenticated
-// and records event, all in one transaction; then it sets the session
-// cookie and sends the browser on: back to oidc, or to the account page.
-func (p *Pages) signIn(c echo.Context, fr *flowRequest, lang string, u *storage.User, remember bool, event string) error {
+// signIn starts the SSO session of u, authenticated by the methods amr,
+// advances the flow to authenticated and records event, all in one
+// transaction; then it sets the session cookie and sends the browser on:
+// back to oidc, or (without a flow) to returnTo or the account page.
+func (p *Pages) signIn(c echo.Context, fr *flowRequest, lang string, u *storage.User, remember bool, amr []string, event, returnTo string) error {
 	var st *started
 	clientID := ""
 	if fr != nil {
@@ -184,7 +209,7 @@ func (p *Pages) signIn(c echo.Context, fr *flowRequest, lang string, u *storage.
 	}
 	err := p.store.InTx(c.Request().Context(), func(ctx context.Context) error {
 		var err error
-		if st, err = p.o.Sessions.start(ctx, c, u.ID, remember); err != nil {
+		if st, err = p.o.Sessions.start(ctx, c, u.ID, remember, amr); err != nil {
 			return err
 		}
 		if fr != nil {
@@ -197,7 +222,7 @@ func (p *Pages) signIn(c echo.Context, fr *flowRequest, lang string, u *storage.
 				return err
 			}
 		}
-		details := map[string]any{"method": AMRPassword, "sid": st.session.SID, "remember": remember}
+		details := map[string]any{"amr": st.session.AMR, "acr": st.session.ACR, "sid": st.session.SID, "remember": remember}
 		if st.replaced != "" {
 			details["replaced_sid"] = st.replaced
 		}
@@ -208,9 +233,29 @@ func (p *Pages) signIn(c echo.Context, fr *flowRequest, lang string, u *storage.
 	}
 	p.o.Sessions.setCookie(c, st)
 	if fr == nil {
-		return c.Redirect(http.StatusSeeOther, AccountPath)
+		if returnTo == "" {
+			returnTo = AccountPath
+		}
+		return c.Redirect(http.StatusSeeOther, returnTo)
 	}
 	return p.resume(c, fr)
+}
+
+// ReturnParam names where a sign-in without a flow goes afterwards (a
+// re-authentication before a sensitive change).
+const ReturnParam = "return"
+
+// returnTo is the request's return parameter when it names one of the
+// account pages (never another site: no open redirect), else "".
+func (p *Pages) returnTo(c echo.Context, fr *flowRequest) string {
+	if fr != nil {
+		return ""
+	}
+	switch r := c.QueryParam(ReturnParam); r {
+	case AccountPath, SecurityPath:
+		return r
+	}
+	return ""
 }
 
 // cancel rejects the flow with access_denied (RFC 6749 §4.1.2.1) and sends

@@ -112,7 +112,7 @@ func (p *Pages) submitSignup(c echo.Context) error {
 	case err != nil:
 		return err
 	}
-	return p.signIn(c, fr, lang, u, false, auditSignupSucceeded)
+	return p.afterFirstFactor(c, fr, lang, u, false, []string{AMRPassword}, auditSignupSucceeded, "")
 }
 
 // policyMessage is the page's words for a password the policy refused (a

@@ -14,6 +14,8 @@ type SessionStore interface {
 	GetBrowserSession(ctx context.Context, id string) (*storage.BrowserSession, error)
 	TouchBrowserSession(ctx context.Context, id string, idleExpiresAt time.Time) error
 	RevokeBrowserSession(ctx context.Context, id string) error
+	RevokeUserBrowserSessions(ctx context.Context, userID, except string) (int64, error)
+	ListUserBrowserSessions(ctx context.Context, userID string) ([]storage.BrowserSession, error)
 	RecordAuditEvent(ctx context.Context, e *storage.AuditEvent) error
 }
 

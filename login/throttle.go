@@ -57,10 +57,27 @@ func (t throttle) allowIP(ctx context.Context, action, ip string) (retryAfter ti
 // locked returns how much longer the account of email stays locked (0 when
 // it is not).
 func (t throttle) locked(ctx context.Context, email string) (time.Duration, error) {
+	return t.lockedKey(ctx, accountKey(email))
+}
+
+// failed counts a failed sign-in to the account of email and reports
+// whether this failure locked it.
+func (t throttle) failed(ctx context.Context, email string) (lockedNow bool, err error) {
+	return t.failedKey(ctx, accountKey(email))
+}
+
+// succeeded forgets the account's failures.
+func (t throttle) succeeded(ctx context.Context, email string) error {
+	return t.succeededKey(ctx, accountKey(email))
+}
+
+// lockedKey returns how much longer what key names (an account's password,
+// a user's second factors) stays locked (0 when it is not).
+func (t throttle) lockedKey(ctx context.Context, key string) (time.Duration, error) {
 	if t.l.LockoutFailures <= 0 {
 		return 0, nil
 	}
-	v, err := t.hot.Get(ctx, lockKey(email))
+	v, err := t.hot.Get(ctx, lockKey(key))
 	if errors.Is(err, storage.ErrNotFound) {
 		return 0, nil
 	}
@@ -77,13 +94,12 @@ func (t throttle) locked(ctx context.Context, email string) (time.Duration, erro
 	return 0, nil
 }
 
-// failed counts a failed sign-in to the account of email and reports
-// whether this failure locked it.
-func (t throttle) failed(ctx context.Context, email string) (lockedNow bool, err error) {
+// failedKey counts a failure against key and reports whether it locked it.
+func (t throttle) failedKey(ctx context.Context, key string) (lockedNow bool, err error) {
 	if t.l.LockoutFailures <= 0 {
 		return false, nil
 	}
-	d, err := t.hot.Allow(ctx, failKey(email), t.l.LockoutFailures, t.l.LockoutWindow)
+	d, err := t.hot.Allow(ctx, failKey(key), t.l.LockoutFailures, t.l.LockoutWindow)
 	if err != nil {
 		return false, err
 	}
@@ -91,20 +107,20 @@ func (t throttle) failed(ctx context.Context, email string) (lockedNow bool, err
 		return false, nil
 	}
 	until := t.now().Add(t.l.LockoutDuration).UnixMilli()
-	if err := t.hot.Put(ctx, lockKey(email), []byte(strconv.FormatInt(until, 10)), t.l.LockoutDuration); err != nil {
+	if err := t.hot.Put(ctx, lockKey(key), []byte(strconv.FormatInt(until, 10)), t.l.LockoutDuration); err != nil {
 		return false, err
 	}
 	// The lock now speaks for these failures; once it lapses the count
 	// starts afresh.
-	return true, t.hot.ResetRate(ctx, failKey(email))
+	return true, t.hot.ResetRate(ctx, failKey(key))
 }
 
-// succeeded forgets the account's failures.
-func (t throttle) succeeded(ctx context.Context, email string) error {
+// succeededKey forgets key's failures.
+func (t throttle) succeededKey(ctx context.Context, key string) error {
 	if t.l.LockoutFailures <= 0 {
 		return nil
 	}
-	return t.hot.ResetRate(ctx, failKey(email))
+	return t.hot.ResetRate(ctx, failKey(key))
 }
 
 // accountKey names an account in hot-state keys by the SHA-256 of its email
@@ -114,8 +130,8 @@ func accountKey(email string) string {
 	return hex.EncodeToString(sum[:16])
 }
 
-func failKey(email string) string { return "login/fail/" + accountKey(email) }
-func lockKey(email string) string { return "login/lock/" + accountKey(email) }
+func failKey(key string) string { return "login/fail/" + key }
+func lockKey(key string) string { return "login/lock/" + key }
 
 // waitMinutes rounds a wait up to whole minutes (at least one) for a page.
 func waitMinutes(d time.Duration) int {

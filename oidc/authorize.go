@@ -21,6 +21,7 @@ import (
 // what fosite validates (OIDC Core §3.1.2.1).
 type authzRequest struct {
 	prompt     []string
+	acr        acrRequest
 	maxAge     int64 // -1 when absent
 	hintSub    string
 	claims     claimsRequest
@@ -75,6 +76,9 @@ func (p *Provider) authorize(c echo.Context) error {
 	if err != nil {
 		return p.authorizeError(c, ar, fosite.ErrServerError.WithWrap(err))
 	}
+	if areq.acr, err = p.requestedACR(ar.GetRequestForm(), areq.claims, client); err != nil {
+		return p.authorizeError(c, ar, err)
+	}
 	if areq.maxAge < 0 && client.Metadata.DefaultMaxAge > 0 {
 		// OIDC Registration §2: default_max_age applies unless the request
 		// says max_age itself.
@@ -89,12 +93,13 @@ func (p *Provider) authorize(c echo.Context) error {
 	now := p.opts.Now().UTC()
 	needLogin := !signedIn || areq.has("login") || areq.has("select_account") ||
 		(areq.maxAge >= 0 && now.Sub(authn.AuthTime) > time.Duration(areq.maxAge)*time.Second) ||
-		(areq.hintSub != "" && areq.hintSub != p.subjectFor(client, authn.Subject))
+		(areq.hintSub != "" && areq.hintSub != p.subjectFor(client, authn.Subject)) ||
+		!p.satisfied(authn, areq.acr) // step-up: the session is weaker than the request demands
 	if needLogin {
 		if areq.has("none") {
 			return p.authorizeError(c, ar, fosite.ErrLoginRequired.WithHint("The user is not signed in, or not in the way this request requires, and prompt=none forbids asking."))
 		}
-		return p.startFlow(c, ar, storage.FlowCreated, nil, LoginPath)
+		return p.startFlow(c, ar, areq, storage.FlowCreated, nil, LoginPath)
 	}
 
 	covered := false
@@ -107,7 +112,7 @@ func (p *Provider) authorize(c echo.Context) error {
 		if areq.has("none") {
 			return p.authorizeError(c, ar, fosite.ErrConsentRequired.WithHint("The user has not consented to this client and scopes, and prompt=none forbids asking."))
 		}
-		return p.startFlow(c, ar, storage.FlowAuthenticated, &authn, ConsentPath)
+		return p.startFlow(c, ar, areq, storage.FlowAuthenticated, &authn, ConsentPath)
 	}
 	return p.finish(c, ar, client, areq, authn, areq.scopes, now)
 }
@@ -148,14 +153,15 @@ func (p *Provider) parseAuthzRequest(c echo.Context, ar fosite.AuthorizeRequeste
 
 // startFlow stores the pending request bound to this browser and sends the
 // browser to login or consent.
-func (p *Provider) startFlow(c echo.Context, ar fosite.AuthorizeRequester, state storage.FlowState, authn *Authentication, path string) error {
+func (p *Provider) startFlow(c echo.Context, ar fosite.AuthorizeRequester, areq authzRequest, state storage.FlowState, authn *Authentication, path string) error {
 	challenge, id := storage.NewFlowChallenge()
 	f := &storage.Flow{
-		ID:        id,
-		ClientID:  ar.GetClient().GetID(),
-		Browser:   p.opts.Cookies.BrowserHash(c),
-		Request:   map[string][]string(ar.GetRequestForm()),
-		ExpiresAt: p.opts.Now().Add(p.opts.FlowTTL),
+		ID:          id,
+		ClientID:    ar.GetClient().GetID(),
+		Browser:     p.opts.Cookies.BrowserHash(c),
+		Request:     map[string][]string(ar.GetRequestForm()),
+		RequiredACR: areq.acr.String(),
+		ExpiresAt:   p.opts.Now().Add(p.opts.FlowTTL),
 	}
 	ctx := c.Request().Context()
 	if err := p.store.CreateFlow(ctx, f); err != nil {
@@ -205,6 +211,9 @@ func (p *Provider) resume(c echo.Context) error {
 	if err != nil {
 		return p.authorizeError(c, ar, fosite.ErrServerError.WithWrap(err))
 	}
+	if areq.acr, err = p.requestedACR(ar.GetRequestForm(), areq.claims, client); err != nil {
+		return p.authorizeError(c, ar, err)
+	}
 	switch f.State {
 	case storage.FlowRejected:
 		code := f.Error
@@ -223,6 +232,9 @@ func (p *Provider) resume(c echo.Context) error {
 	authn := Authentication{Subject: f.Subject, SessionID: f.SessionID, AuthTime: *f.AuthTime, AMR: f.AMR, ACR: f.ACR}
 	if areq.hintSub != "" && areq.hintSub != p.subjectFor(client, authn.Subject) {
 		return p.authorizeError(c, ar, fosite.ErrLoginRequired.WithHint("The signed-in user is not the one id_token_hint names."))
+	}
+	if !p.satisfied(authn, areq.acr) {
+		return p.authorizeError(c, ar, errUnmetAuthentication.WithHint("The sign-in did not reach an authentication context class the request demands."))
 	}
 	granted := f.GrantedScopes
 	from := f.State
@@ -260,6 +272,8 @@ func rejection(code, description string) *fosite.RFC6749Error {
 		e = fosite.ErrInteractionRequired
 	case "temporarily_unavailable":
 		e = fosite.ErrTemporarilyUnavailable
+	case errUnmetAuthentication.ErrorField:
+		e = errUnmetAuthentication
 	default:
 		e = fosite.ErrAccessDenied
 	}

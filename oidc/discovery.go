@@ -20,10 +20,6 @@ const (
 	pathASMetadata = "/.well-known/oauth-authorization-server"
 )
 
-// ACRPassword is the authentication context class of a password-only
-// sign-in (the login package reports it).
-const ACRPassword = "1"
-
 // supportedScopes are the scopes Janua defines claims for (OIDC Core §5.4).
 func supportedScopes() []string {
 	return []string{"openid", "profile", "email", "address", "phone", "offline_access"}
@@ -44,7 +40,7 @@ type metadata struct {
 	etag string
 }
 
-func buildMetadata(issuer string) metadata {
+func buildMetadata(issuer string, acrValues []string) metadata {
 	m := map[string]any{
 		"issuer":                                issuer,
 		"authorization_endpoint":                issuer + pathAuthorize,
@@ -70,7 +66,7 @@ func buildMetadata(issuer string) metadata {
 		"claims_parameter_supported":                       true,
 		"claims_supported":                                 supportedClaims(),
 		"claim_types_supported":                            []string{"normal"},
-		"acr_values_supported":                             []string{ACRPassword},
+		"acr_values_supported":                             acrValues,
 		"token_endpoint_auth_methods_supported":            SupportedAuthMethods(),
 		"token_endpoint_auth_signing_alg_values_supported": []string{RS256, "PS256", ES256},
 		"introspection_endpoint_auth_methods_supported":    []string{AuthClientSecretBasic, AuthClientSecretPost, AuthPrivateKeyJWT},

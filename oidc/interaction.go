@@ -58,6 +58,12 @@ type Authenticator interface {
 	// EndSession ends the browser's SSO session, if any (RP-initiated
 	// logout), and returns what it ended.
 	EndSession(c echo.Context) (ended *Authentication, err error)
+	// ACRValues lists the authentication context classes sign-in reaches,
+	// weakest first (discovery's acr_values_supported).
+	ACRValues() []string
+	// SatisfiesACR reports whether an authentication that reached class
+	// have meets want, a space-separated list of acceptable classes.
+	SatisfiesACR(have, want string) bool
 }
 
 // ConsentGate answers whether a user's remembered consent (or the client

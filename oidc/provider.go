@@ -205,7 +205,7 @@ func New(opts Options, d Deps) (*Provider, error) {
 	}
 	p.oauth = fosite.NewOAuth2Provider(fstore, cfg)
 	cfg.ClientAuthenticationStrategy = p.authenticateClient
-	p.meta = buildMetadata(opts.Issuer)
+	p.meta = buildMetadata(opts.Issuer, d.Auth.ACRValues())
 	return p, nil
 }
 

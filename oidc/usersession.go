@@ -50,7 +50,7 @@ func (p *Provider) newUserSession(ctx context.Context, client *storage.Client, a
 		// max_age checks exact at second precision.
 		cl.RequestedAt = requestedAt.UTC()
 	}
-	cl.AuthenticationContextClassReference = authn.ACR
+	cl.AuthenticationContextClassReference = p.reportedACR(authn, areq.acr)
 	cl.AuthenticationMethodsReferences = authn.AMR
 	cl.Extra["azp"] = client.ID
 	if authn.SessionID != "" {

@@ -47,6 +47,10 @@ type Flow struct {
 	Browser string
 	// Request is the authorization request's parameters.
 	Request map[string][]string `gorm:"serializer:json"`
+	// RequiredACR is what the request demands of the authentication: the
+	// authentication context classes it accepts, space-separated, in the
+	// request's order of preference ("" demands nothing). Written by oidc.
+	RequiredACR string `gorm:"column:required_acr"`
 	// The authentication, written by login.
 	Subject   string
 	SessionID string

@@ -4,8 +4,13 @@
 // the brand. An operator may override any file from a directory of their own
 // (templates.dir) to theme the pages without forking them.
 //
-// Pages are localised: locales/<lang>.json are the message catalogues
-// (English and Spanish), {{.T "key"}} looks a message up in the page's
+// Files named pages/_<name>.html are partials: named blocks ({{define
+// "security_passkeys"}}) any page may call, so each sign-in method keeps its
+// own piece of a shared page.
+//
+// Pages are localised: locales/<lang>.json, plus per-feature parts
+// locales/<lang>.<part>.json, are the message catalogues (English and
+// Spanish), {{.T "key"}} looks a message up in the page's
 // language (English when the catalogue lacks it), and Set.Language picks the
 // language from OpenID Connect's ui_locales, else Accept-Language.
 //

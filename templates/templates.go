@@ -11,7 +11,7 @@ import (
 	"strings"
 )
 
-//go:embed pages locales
+//go:embed pages/*.html locales
 var embedded embed.FS
 
 // layoutFile wraps every page; it calls the page's "content" template.
@@ -104,10 +104,25 @@ func New(o Options) (*Set, error) {
 	if err != nil {
 		return nil, err
 	}
+	// Partials (pages/_name.html) define named blocks any page may call:
+	// {{template "security_passkeys" .}}. They join the layout first.
+	for _, e := range entries {
+		name := e.Name()
+		if !strings.HasPrefix(name, "_") || !strings.HasSuffix(name, ".html") {
+			continue
+		}
+		src, err := read("pages", name)
+		if err != nil {
+			return nil, fmt.Errorf("templates: %w", err)
+		}
+		if _, err := layout.New(name).Parse(string(src)); err != nil {
+			return nil, fmt.Errorf("templates: %s: %w", name, err)
+		}
+	}
 	s := &Set{pages: map[string]*template.Template{}, messages: msgs}
 	for _, e := range entries {
 		name := e.Name()
-		if name == layoutFile || !strings.HasSuffix(name, ".html") {
+		if name == layoutFile || strings.HasPrefix(name, "_") || !strings.HasSuffix(name, ".html") {
 			continue
 		}
 		src, err := read("pages", name)

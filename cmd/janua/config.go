@@ -141,6 +141,10 @@ type LoginConfig struct {
 	LockoutFailures int           `yaml:"lockout_failures"`
 	LockoutWindow   time.Duration `yaml:"lockout_window"`
 	LockoutDuration time.Duration `yaml:"lockout_duration"`
+	// RequireSecondFactor makes every sign-in prove a second factor.
+	RequireSecondFactor bool `yaml:"require_second_factor"`
+	// ReauthWindow: how recent a sign-in must be for a sensitive change.
+	ReauthWindow time.Duration `yaml:"reauth_window"`
 }
 
 // defaultConfig is the zero-configuration development setup.
@@ -164,7 +168,8 @@ func defaultConfig() Config {
 		Signup:   SignupConfig{Enabled: true},
 		Sessions: SessionsConfig{IdleTimeout: 30 * time.Minute, AbsoluteTimeout: 12 * time.Hour, RememberTimeout: 30 * 24 * time.Hour},
 		Login: LoginConfig{IPRateLimit: 20, IPRateWindow: time.Minute,
-			LockoutFailures: 5, LockoutWindow: 15 * time.Minute, LockoutDuration: 15 * time.Minute},
+			LockoutFailures: 5, LockoutWindow: 15 * time.Minute, LockoutDuration: 15 * time.Minute,
+			ReauthWindow: 10 * time.Minute},
 	}
 }
 
@@ -220,6 +225,8 @@ func settings(c *Config) []setting {
 		{"login.lockout_failures", "JANUA_LOGIN_LOCKOUT_FAILURES", "", "failed sign-ins that lock an account (0 disables)", false, &c.Login.LockoutFailures},
 		{"login.lockout_window", "JANUA_LOGIN_LOCKOUT_WINDOW", "", "window in which failures are counted", false, &c.Login.LockoutWindow},
 		{"login.lockout_duration", "JANUA_LOGIN_LOCKOUT_DURATION", "", "how long a locked account stays locked", false, &c.Login.LockoutDuration},
+		{"login.require_second_factor", "JANUA_LOGIN_REQUIRE_SECOND_FACTOR", "", "every sign-in must prove a second factor (users without one enrol one on the way)", false, &c.Login.RequireSecondFactor},
+		{"login.reauth_window", "JANUA_LOGIN_REAUTH_WINDOW", "", "how recent a sign-in must be to add or remove a sign-in method or change the password", false, &c.Login.ReauthWindow},
 	}
 }
 
@@ -546,6 +553,9 @@ func (c *Config) validateLogin() problems {
 	}
 	if l.LockoutFailures > 0 && (l.LockoutWindow < time.Second || l.LockoutDuration < time.Second) {
 		p.add("login.lockout_window and login.lockout_duration: must be at least 1s")
+	}
+	if l.ReauthWindow < time.Minute {
+		p.add("login.reauth_window: must be at least 1m")
 	}
 	return p
 }

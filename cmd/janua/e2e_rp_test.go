@@ -8,6 +8,7 @@ import (
 	gooidc "github.com/coreos/go-oidc/v3/oidc"
 	"golang.org/x/oauth2"
 
+	"github.com/madfam-org/janua/login"
 	"github.com/madfam-org/janua/oidc"
 )
 
@@ -163,7 +164,7 @@ func checkIDToken(t *testing.T, o *op, c *rpClient, s *signIn, wantSub string) {
 	if authTime.After(iat) || authTime.Before(now.Add(-10*time.Minute)) {
 		t.Errorf("auth_time %v, iat %v", authTime, iat)
 	}
-	if cl["acr"] != oidc.ACRPassword {
+	if cl["acr"] != login.ACRPassword {
 		t.Errorf("acr %v", cl["acr"])
 	}
 	if amr, _ := cl["amr"].([]any); !slices.Equal(amr, []any{"pwd"}) {

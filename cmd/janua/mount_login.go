@@ -65,18 +65,20 @@ func newInteraction(c Config, log *slog.Logger, store *storage.Store, hot storag
 		}),
 	}
 	ia.login = login.New(store, login.Options{
-		Templates:  set,
-		Cookies:    cookies,
-		Sessions:   sessions,
-		Passwords:  passwords,
-		Policy:     login.PasswordPolicy{MinLength: c.Passwords.MinLength, Common: login.NewCommonPasswords()},
-		Directory:  directory.NewUsers(store),
-		Signup:     c.Signup.Enabled,
-		HotState:   hot,
-		Limits:     loginLimits(c.Login),
-		LoginPath:  oidc.LoginPath,
-		ResumePath: oidc.ResumePath,
-		Log:        log,
+		Templates:           set,
+		Cookies:             cookies,
+		Sessions:            sessions,
+		Passwords:           passwords,
+		Policy:              login.PasswordPolicy{MinLength: c.Passwords.MinLength, Common: login.NewCommonPasswords()},
+		Directory:           directory.NewUsers(store),
+		Signup:              c.Signup.Enabled,
+		HotState:            hot,
+		Limits:              loginLimits(c.Login),
+		RequireSecondFactor: c.Login.RequireSecondFactor,
+		ReauthWindow:        c.Login.ReauthWindow,
+		LoginPath:           oidc.LoginPath,
+		ResumePath:          oidc.ResumePath,
+		Log:                 log,
 	})
 	ia.consent = consent.New(store, consent.Options{
 		Templates:   set,
@@ -120,6 +122,9 @@ func (a ssoSessions) Authenticated(c echo.Context) (oidc.Authentication, bool, e
 	auth, ok, err := a.s.Authenticated(c)
 	return oidc.Authentication(auth), ok, err
 }
+
+func (ssoSessions) ACRValues() []string                 { return login.ACRValues() }
+func (ssoSessions) SatisfiesACR(have, want string) bool { return login.SatisfiesACR(have, want) }
 
 func (a ssoSessions) EndSession(c echo.Context) (*oidc.Authentication, error) {
 	auth, err := a.s.EndSession(c)

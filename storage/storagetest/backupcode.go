@@ -3,8 +3,8 @@ package storagetest
 import (
 	"bytes"
 	"context"
-	"errors"
 	"crypto/sha256"
+	"errors"
 	"fmt"
 	"sync"
 	"testing"

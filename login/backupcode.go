@@ -138,6 +138,16 @@ func (p *Pages) ensureBackupCodes(ctx context.Context, c echo.Context, u *storag
 		map[string]any{"count": len(codes), "reason": "enrolment"}))
 }
 
+// dropOrphanBackupCodes deletes userID's backup codes when no standalone
+// factor is left for them to back up (call it in the transaction that
+// removes a factor) and returns how many it deleted.
+func (p *Pages) dropOrphanBackupCodes(ctx context.Context, userID string) (int64, error) {
+	if others, err := p.otherStandaloneFactors(ctx, userID, "backup"); err != nil || others {
+		return 0, err
+	}
+	return p.store.DeleteBackupCodes(ctx, userID)
+}
+
 // submitBackup is POST /login/factor/backup: a backup code as the second
 // factor of a pending sign-in. The code is used up (and the user told by
 // mail) in one transaction; few left, a page says so before going on.

@@ -284,15 +284,9 @@ func (p *Pages) removeTOTP(c echo.Context) error {
 		if err := p.store.DeleteTOTP(ctx, u.ID); err != nil {
 			return err
 		}
-		others, err := p.otherStandaloneFactors(ctx, u.ID, "totp")
+		dropped, err := p.dropOrphanBackupCodes(ctx, u.ID)
 		if err != nil {
 			return err
-		}
-		var dropped int64
-		if !others {
-			if dropped, err = p.store.DeleteBackupCodes(ctx, u.ID); err != nil {
-				return err
-			}
 		}
 		details := map[string]any{"method": "totp", "backup_codes_removed": dropped}
 		if err := p.store.RecordAuditEvent(ctx, auditEvent(c, auditFactorRemoved, storage.AuditSuccess, u.ID, "", details)); err != nil {

@@ -17,7 +17,6 @@ import (
 	"golang.org/x/oauth2"
 
 	"github.com/madfam-org/janua/login"
-	"github.com/madfam-org/janua/oidc"
 	"github.com/madfam-org/janua/storage"
 )
 
@@ -250,16 +249,6 @@ func (m *mfa) enrolTOTP(t *testing.T, a *agent) *authResponse {
 		t.Fatalf("enrolment went through %v with %d backup codes:\n%.1500s", m.shown, len(m.codes), resp.Page)
 	}
 	return resp
-}
-
-// signInAccount signs the agent in without an application (the account
-// pages), answering a second factor when asked.
-func (m *mfa) signInAccount(t *testing.T, a *agent) {
-	t.Helper()
-	resp := m.run(a, a.navigate(http.MethodGet, a.o.issuer+oidc.LoginPath, nil, ""), "")
-	if !strings.Contains(resp.Page, `id="account-email"`) {
-		t.Fatalf("not at the account page: %d\n%.1500s", resp.Status, resp.Page)
-	}
 }
 
 // ageSessions moves every sign-in of userID back by d, as if it had

@@ -21,6 +21,12 @@
 //     redirects to the resume path oidc gave (cmd/janua passes
 //     oidc.ResumePath). A flow is only ever advanced by the browser that
 //     started it (web.Cookies.BrowserHash).
+//   - totp.go, totpenrol.go: authenticator apps (RFC 6238 with pquerna/otp)
+//     as a second factor: enrolment with a server-drawn QR code, a secret
+//     sealed at rest, each time step accepted once; backupcode.go: ten
+//     single-use backup codes, keyed hashes only; codepage.go: the page of
+//     codes shown once, and change notices queued in the change's
+//     transaction.
 //   - throttle.go: per-IP rate limits and per-account lockout in the shared
 //     hot state, counted for unknown emails too so nothing reveals which
 //     accounts exist.

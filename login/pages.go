@@ -45,6 +45,9 @@ type Options struct {
 	ReauthWindow time.Duration
 	// Mail queues the messages sign-in sends; nil sends none.
 	Mail mail.Queue
+	// TOTPIssuer names Janua in authenticator apps (the otpauth:// issuer);
+	// "Janua" when empty.
+	TOTPIssuer string
 	// LoginPath is where the sign-in page is mounted (oidc.LoginPath);
 	// ResumePath is where a browser goes back with its flow (oidc.ResumePath).
 	LoginPath, ResumePath string
@@ -76,7 +79,9 @@ func New(store Store, o Options) *Pages {
 	if o.ReauthWindow <= 0 {
 		o.ReauthWindow = DefaultReauthWindow
 	}
-	return &Pages{store: store, o: o, throttle: throttle{hot: o.HotState, l: o.Limits, now: o.Now}}
+	p := &Pages{store: store, o: o, throttle: throttle{hot: o.HotState, l: o.Limits, now: o.Now}}
+	p.factors = append(p.factors, totpFactor{p}, backupFactor{p})
+	return p
 }
 
 // flowRequest is the flow a page serves: its challenge, the stored flow and

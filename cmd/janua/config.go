@@ -145,6 +145,8 @@ type LoginConfig struct {
 	RequireSecondFactor bool `yaml:"require_second_factor"`
 	// ReauthWindow: how recent a sign-in must be for a sensitive change.
 	ReauthWindow time.Duration `yaml:"reauth_window"`
+	// TOTPIssuer names Janua in authenticator apps; empty: the issuer's host.
+	TOTPIssuer string `yaml:"totp_issuer"`
 }
 
 // defaultConfig is the zero-configuration development setup.
@@ -227,6 +229,7 @@ func settings(c *Config) []setting {
 		{"login.lockout_duration", "JANUA_LOGIN_LOCKOUT_DURATION", "", "how long a locked account stays locked", false, &c.Login.LockoutDuration},
 		{"login.require_second_factor", "JANUA_LOGIN_REQUIRE_SECOND_FACTOR", "", "every sign-in must prove a second factor (users without one enrol one on the way)", false, &c.Login.RequireSecondFactor},
 		{"login.reauth_window", "JANUA_LOGIN_REAUTH_WINDOW", "", "how recent a sign-in must be to add or remove a sign-in method or change the password", false, &c.Login.ReauthWindow},
+		{"login.totp_issuer", "JANUA_LOGIN_TOTP_ISSUER", "", "the name authenticator apps show for Janua's codes (default: the issuer's host)", false, &c.Login.TOTPIssuer},
 	}
 }
 

@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"strings"
 
 	"github.com/labstack/echo/v4"
@@ -76,6 +77,7 @@ func newInteraction(c Config, log *slog.Logger, store *storage.Store, hot storag
 		Limits:              loginLimits(c.Login),
 		RequireSecondFactor: c.Login.RequireSecondFactor,
 		ReauthWindow:        c.Login.ReauthWindow,
+		TOTPIssuer:          totpIssuer(c),
 		LoginPath:           oidc.LoginPath,
 		ResumePath:          oidc.ResumePath,
 		Log:                 log,
@@ -148,4 +150,17 @@ func loginLimits(l LoginConfig) login.Limits {
 		IPRate: l.IPRateLimit, IPWindow: l.IPRateWindow,
 		LockoutFailures: l.LockoutFailures, LockoutWindow: l.LockoutWindow, LockoutDuration: l.LockoutDuration,
 	}
+}
+
+// totpIssuer is the name authenticator apps show for Janua's codes:
+// login.totp_issuer, else the issuer's host (without a port: a colon
+// would split the otpauth:// label).
+func totpIssuer(c Config) string {
+	if c.Login.TOTPIssuer != "" {
+		return c.Login.TOTPIssuer
+	}
+	if u, err := url.Parse(c.Issuer); err == nil && u.Hostname() != "" {
+		return u.Hostname()
+	}
+	return "Janua"
 }

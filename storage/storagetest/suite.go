@@ -99,6 +99,8 @@ func Run(t *testing.T, b Backend) {
 		{"OAuth2RefreshTokens", testOAuth2RefreshTokens},
 		{"OAuth2Revocation", testOAuth2Revocation},
 		{"OAuth2Rows", testOAuth2Rows},
+		{"TOTP", testTOTP},
+		{"BackupCodes", testBackupCodes},
 	} {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, b) })
 	}

@@ -43,6 +43,7 @@ type Store struct {
 	clock   func() time.Time
 	seal    *sealer
 	dbURL   DatabaseURL
+	stats   *statementCounter
 }
 
 // Open connects to the database named by opts.URL. It does not migrate:
@@ -78,6 +79,10 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("storage: open %s: %w", db.Redacted(), err)
 	}
+	stats := &statementCounter{}
+	if err := stats.register(gdb); err != nil {
+		return nil, fmt.Errorf("storage: statement counter: %w", err)
+	}
 	sqlDB, err := gdb.DB()
 	if err != nil {
 		return nil, fmt.Errorf("storage: %w", err)
@@ -101,6 +106,7 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 		clock:   clock,
 		seal:    newSealer(opts.Secret),
 		dbURL:   db,
+		stats:   stats,
 	}, nil
 }
 

@@ -51,6 +51,7 @@ type Config struct {
 	Signup   SignupConfig   `yaml:"signup"`
 	Sessions SessionsConfig `yaml:"sessions"`
 	Login    LoginConfig    `yaml:"login"`
+	Metrics  MetricsConfig  `yaml:"metrics"`
 }
 
 // HTTPConfig is the listener.
@@ -143,6 +144,12 @@ type LoginConfig struct {
 	LockoutDuration time.Duration `yaml:"lockout_duration"`
 }
 
+// MetricsConfig is the Prometheus metrics endpoint (metrics.go): its own
+// listener, off unless Listen is set, so it is never public by accident.
+type MetricsConfig struct {
+	Listen string `yaml:"listen"`
+}
+
 // defaultConfig is the zero-configuration development setup.
 func defaultConfig() Config {
 	return Config{
@@ -220,6 +227,7 @@ func settings(c *Config) []setting {
 		{"login.lockout_failures", "JANUA_LOGIN_LOCKOUT_FAILURES", "", "failed sign-ins that lock an account (0 disables)", false, &c.Login.LockoutFailures},
 		{"login.lockout_window", "JANUA_LOGIN_LOCKOUT_WINDOW", "", "window in which failures are counted", false, &c.Login.LockoutWindow},
 		{"login.lockout_duration", "JANUA_LOGIN_LOCKOUT_DURATION", "", "how long a locked account stays locked", false, &c.Login.LockoutDuration},
+		{"metrics.listen", "JANUA_METRICS_LISTEN", "", "address of the Prometheus /metrics listener, e.g. 127.0.0.1:9464 (default: off)", false, &c.Metrics.Listen},
 	}
 }
 
@@ -507,6 +515,11 @@ func (c *Config) validate() problems {
 		}
 	}
 	p = append(p, c.validateLogin()...)
+	if c.Metrics.Listen != "" {
+		if _, port, err := net.SplitHostPort(c.Metrics.Listen); err != nil || port == "" {
+			p.add("metrics.listen: %q must be host:port or :port", c.Metrics.Listen)
+		}
+	}
 	if c.production() {
 		if c.Secret == "" {
 			p.add("secret: JANUA_SECRET (or JANUA_SECRET_FILE) is required in production")

@@ -37,6 +37,7 @@ type options struct {
 	serverPID   int
 	metricsURL  string
 	output      string
+	save        string
 }
 
 func (o *options) flags(cmd *cobra.Command) {
@@ -56,6 +57,7 @@ func (o *options) flags(cmd *cobra.Command) {
 	f.IntVar(&o.serverPID, "server-pid", 0, "the server's process ID on this machine: CPU time and memory from /proc")
 	f.StringVar(&o.metricsURL, "metrics-url", "", "the server's Prometheus metrics URL: statements (and CPU and memory without --server-pid)")
 	f.StringVar(&o.output, "output", "text", "text, json or markdown")
+	f.StringVar(&o.save, "save", "", "also write the report as JSON to this file")
 }
 
 // Client roles of the fixture.

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"time"
 )
 
@@ -117,6 +118,19 @@ func (o *options) run(ctx context.Context, stdout, stderr io.Writer) error {
 	}
 	if err := rep.write(stdout, o.output); err != nil {
 		return err
+	}
+	if o.save != "" {
+		f, err := os.Create(o.save)
+		if err != nil {
+			return err
+		}
+		if err := rep.write(f, "json"); err != nil {
+			_ = f.Close()
+			return err
+		}
+		if err := f.Close(); err != nil {
+			return err
+		}
 	}
 	if ctx.Err() != nil {
 		return errors.New("interrupted")

@@ -84,7 +84,7 @@ run_backend() {
 		--output markdown --save "$work/$name.json" >"$work/$name.md" || rc=$?
 	[[ $rc == 0 || $rc == 3 ]] || { echo "bench: janua-load failed ($rc)" >&2; exit 1; }
 	kill -TERM "$server_pid"; wait "$server_pid" || true; server_pid=
-	if [[ $name == postgres ]]; then psql -q "$pg" -c "DROP SCHEMA $schema CASCADE" >/dev/null; fi
+	if [[ $name == postgres ]]; then psql -q "$pg" -c "SET client_min_messages = warning; DROP SCHEMA $schema CASCADE" >/dev/null; fi
 }
 
 run_backend sqlite

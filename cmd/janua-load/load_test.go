@@ -173,7 +173,8 @@ func TestLoadEveryScenario(t *testing.T) {
 					t.Errorf("%.2f statements per op", sv.StatementsPerOp)
 				}
 			default:
-				if sv.StatementsPerOp < 1 {
+				// At least one each (the window's edges blur it a little).
+				if sv.StatementsPerOp < 0.9 {
 					t.Errorf("%.2f statements per op", sv.StatementsPerOp)
 				}
 			}

@@ -78,13 +78,23 @@ func runScenario(ctx context.Context, e *env, sc *scenario, log io.Writer) Resul
 	var before serverSample
 	var beforeErr error
 	var peak *peakSampler
+	// The server's counters at the start of the measured window: at once
+	// without a warm-up, else when it ends (operations in flight then blur
+	// the edge by at most --concurrency operations).
 	beforeTaken := make(chan struct{})
-	go func() {
+	takeBefore := func() {
 		defer close(beforeTaken)
 		sleepUntil(ctx, measureFrom)
 		before, beforeErr = e.server.sample(ctx)
 		peak = e.server.startPeak(ctx)
-	}()
+	}
+	if o.warmup == 0 {
+		takeBefore()
+		start = time.Now()
+		measureFrom, end = start, start.Add(o.duration)
+	} else {
+		go takeBefore()
+	}
 
 	tallies := make([]tally, o.concurrency)
 	var ticks chan time.Time

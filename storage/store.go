@@ -45,6 +45,7 @@ type Store struct {
 	dbURL   DatabaseURL
 	// codeKey keys the HMAC of backup codes (backupcode.go).
 	codeKey []byte
+	stats   *statementCounter
 }
 
 // Open connects to the database named by opts.URL. It does not migrate:
@@ -80,6 +81,10 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("storage: open %s: %w", db.Redacted(), err)
 	}
+	stats := &statementCounter{}
+	if err := stats.register(gdb); err != nil {
+		return nil, fmt.Errorf("storage: statement counter: %w", err)
+	}
 	sqlDB, err := gdb.DB()
 	if err != nil {
 		return nil, fmt.Errorf("storage: %w", err)
@@ -104,6 +109,7 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 		seal:    newSealer(opts.Secret),
 		dbURL:   db,
 		codeKey: newCodeKey(opts.Secret),
+		stats:   stats,
 	}, nil
 }
 

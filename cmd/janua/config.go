@@ -51,6 +51,7 @@ type Config struct {
 	Signup   SignupConfig   `yaml:"signup"`
 	Sessions SessionsConfig `yaml:"sessions"`
 	Login    LoginConfig    `yaml:"login"`
+	Metrics  MetricsConfig  `yaml:"metrics"`
 }
 
 // HTTPConfig is the listener.
@@ -149,6 +150,12 @@ type LoginConfig struct {
 	TOTPIssuer string `yaml:"totp_issuer"`
 }
 
+// MetricsConfig is the Prometheus metrics endpoint (metrics.go): its own
+// listener, off unless Listen is set, so it is never public by accident.
+type MetricsConfig struct {
+	Listen string `yaml:"listen"`
+}
+
 // defaultConfig is the zero-configuration development setup.
 func defaultConfig() Config {
 	return Config{
@@ -230,6 +237,7 @@ func settings(c *Config) []setting {
 		{"login.require_second_factor", "JANUA_LOGIN_REQUIRE_SECOND_FACTOR", "", "every sign-in must prove a second factor (users without one enrol one on the way)", false, &c.Login.RequireSecondFactor},
 		{"login.reauth_window", "JANUA_LOGIN_REAUTH_WINDOW", "", "how recent a sign-in must be to add or remove a sign-in method or change the password", false, &c.Login.ReauthWindow},
 		{"login.totp_issuer", "JANUA_LOGIN_TOTP_ISSUER", "", "the name authenticator apps show for Janua's codes (default: the issuer's host)", false, &c.Login.TOTPIssuer},
+		{"metrics.listen", "JANUA_METRICS_LISTEN", "", "address of the Prometheus /metrics listener, e.g. 127.0.0.1:9464 (default: off)", false, &c.Metrics.Listen},
 	}
 }
 
@@ -517,6 +525,11 @@ func (c *Config) validate() problems {
 		}
 	}
 	p = append(p, c.validateLogin()...)
+	if c.Metrics.Listen != "" {
+		if _, port, err := net.SplitHostPort(c.Metrics.Listen); err != nil || port == "" {
+			p.add("metrics.listen: %q must be host:port or :port", c.Metrics.Listen)
+		}
+	}
 	if c.production() {
 		if c.Secret == "" {
 			p.add("secret: JANUA_SECRET (or JANUA_SECRET_FILE) is required in production")

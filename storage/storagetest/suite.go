@@ -101,6 +101,7 @@ func Run(t *testing.T, b Backend) {
 		{"OAuth2Rows", testOAuth2Rows},
 		{"TOTP", testTOTP},
 		{"BackupCodes", testBackupCodes},
+		{"MailOutbox", testMailOutbox},
 	} {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, b) })
 	}

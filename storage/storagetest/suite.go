@@ -102,6 +102,7 @@ func Run(t *testing.T, b Backend) {
 		{"TOTP", testTOTP},
 		{"BackupCodes", testBackupCodes},
 		{"MailOutbox", testMailOutbox},
+		{"Passkeys", testPasskeys},
 	} {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, b) })
 	}

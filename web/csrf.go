@@ -12,6 +12,12 @@ import (
 // CSRFField is the name of the hidden form field that carries the token.
 const CSRFField = "csrf_token"
 
+// CSRFHeader carries the token of a script's request whose body is not a
+// form (a JSON fetch): the page's script reads the token from the page and
+// sends it here. A cross-site page can neither read the token nor, without
+// a CORS preflight Janua never grants, add the header.
+const CSRFHeader = "X-CSRF-Token"
+
 // csrfKey is the echo context key under which CSRF keeps itself.
 const csrfKey = "janua.csrf"
 
@@ -52,7 +58,8 @@ func NewCSRF(o CSRFOptions) *CSRF {
 }
 
 // Middleware checks the token of every request with an unsafe method
-// (RFC 9110 §9.2.1): the form field CSRFField must be this browser's token.
+// (RFC 9110 §9.2.1): the header CSRFHeader, or else the form field
+// CSRFField, must be this browser's token.
 // A request without the browser cookie has no valid token. Safe requests
 // pass; handlers read the token to render with CSRFToken.
 func (x *CSRF) Middleware() echo.MiddlewareFunc {
@@ -69,7 +76,10 @@ func (x *CSRF) Middleware() echo.MiddlewareFunc {
 				return x.reject(c)
 			}
 			browser := x.cookies.Get(c, browserCookie)
-			got := c.FormValue(CSRFField)
+			got := c.Request().Header.Get(CSRFHeader)
+			if got == "" {
+				got = c.FormValue(CSRFField)
+			}
 			if len(browser) < 32 || got == "" || !hmac.Equal([]byte(got), []byte(x.token(browser))) {
 				return x.reject(c)
 			}

@@ -65,6 +65,12 @@ func TestCSRFTokenIsBoundToTheBrowserAndTheKey(t *testing.T) {
 		{"another browser's cookie", url.Values{"csrf_token": {token}}, map[string]string{"Cookie": other}, 403},
 		{"token of another browser", url.Values{"csrf_token": {token + "x"}}, map[string]string{"Cookie": cookie}, 403},
 		{"cross-site post", url.Values{"csrf_token": {token}}, map[string]string{"Cookie": cookie, "Sec-Fetch-Site": "cross-site"}, 403},
+		// A script's JSON request carries the token in a header instead.
+		{"header", nil, map[string]string{"Cookie": cookie, "X-CSRF-Token": token, "Content-Type": "application/json"}, 204},
+		{"header of another browser", nil, map[string]string{"Cookie": other, "X-CSRF-Token": token, "Content-Type": "application/json"}, 403},
+		{"wrong header, right field", url.Values{"csrf_token": {token}}, map[string]string{"Cookie": cookie, "X-CSRF-Token": "x"}, 403},
+		{"empty header, no field", nil, map[string]string{"Cookie": cookie, "X-CSRF-Token": "", "Content-Type": "application/json"}, 403},
+		{"cross-site header", nil, map[string]string{"Cookie": cookie, "X-CSRF-Token": token, "Sec-Fetch-Site": "cross-site"}, 403},
 	} {
 		rec := post(e, tc.form, tc.hdr)
 		if rec.Code != tc.status {
@@ -105,5 +111,39 @@ func TestCSRFRejectHookAndRender(t *testing.T) {
 	}
 	if rec := post(e, url.Values{}, nil); rec.Code != 403 || !strings.Contains(rec.Body.String(), "custom refusal") {
 		t.Fatalf("reject hook: %d %s", rec.Code, rec.Body.String())
+	}
+}
+
+// A script's JSON request passes on the header alone, and its body reaches
+// the handler untouched.
+func TestCSRFHeaderLeavesAJSONBodyIntact(t *testing.T) {
+	e, _ := newEcho(t, nil)
+	x := web.NewCSRF(web.CSRFOptions{Key: []byte("0123456789abcdef0123456789abcdef"), Cookies: web.Cookies{}})
+	e.GET("/form", func(c echo.Context) error { return c.String(200, web.CSRFToken(c)) }, x.Middleware())
+	e.POST("/json", func(c echo.Context) error {
+		var body map[string]string
+		if err := c.Bind(&body); err != nil {
+			return err
+		}
+		return c.String(200, body["ceremony"])
+	}, x.Middleware())
+	rec := do(e, "GET", "/form", nil, "")
+	token, cookie := rec.Body.String(), strings.SplitN(rec.Header().Get("Set-Cookie"), ";", 2)[0]
+	for _, tc := range []struct {
+		name   string
+		hdr    string
+		status int
+	}{{"token", token, 200}, {"no token", "", 403}, {"wrong token", token[:40] + "xyz", 403}} {
+		req := httptest.NewRequest(http.MethodPost, "/json", strings.NewReader(`{"ceremony":"c-1"}`))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Cookie", cookie)
+		if tc.hdr != "" {
+			req.Header.Set(web.CSRFHeader, tc.hdr)
+		}
+		rec := httptest.NewRecorder()
+		e.ServeHTTP(rec, req)
+		if rec.Code != tc.status || (tc.status == 200 && rec.Body.String() != "c-1") {
+			t.Errorf("%s: %d %q", tc.name, rec.Code, rec.Body.String())
+		}
 	}
 }

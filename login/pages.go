@@ -48,6 +48,9 @@ type Options struct {
 	// TOTPIssuer names Janua in authenticator apps (the otpauth:// issuer);
 	// "Janua" when empty.
 	TOTPIssuer string
+	// Passkeys configures sign-in with passkeys (passkey.go); off when its
+	// WebAuthn is nil.
+	Passkeys PasskeyOptions
 	// LoginPath is where the sign-in page is mounted (oidc.LoginPath);
 	// ResumePath is where a browser goes back with its flow (oidc.ResumePath).
 	LoginPath, ResumePath string
@@ -80,6 +83,9 @@ func New(store Store, o Options) *Pages {
 		o.ReauthWindow = DefaultReauthWindow
 	}
 	p := &Pages{store: store, o: o, throttle: throttle{hot: o.HotState, l: o.Limits, now: o.Now}}
+	if o.Passkeys.WebAuthn != nil {
+		p.factors = append(p.factors, passkeyFactor{p})
+	}
 	p.factors = append(p.factors, totpFactor{p}, backupFactor{p})
 	return p
 }

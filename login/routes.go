@@ -38,4 +38,20 @@ func (p *Pages) Routes(e *echo.Echo, mw ...echo.MiddlewareFunc) {
 	e.GET(SecurityPath, p.showSecurity, mw...)
 	e.POST(securitySessionsPath, p.securitySessions, mw...)
 	e.POST(SignOutPath, p.signOut, mw...)
+	if p.passkeysOn() {
+		// Passkeys (passkey*.go): each ceremony is two JSON posts from
+		// static/assets/passkey.js (options, then the authenticator's
+		// answer); renaming and removing are plain forms.
+		e.POST(p.passkeyLoginPath()+"/options", p.passkeyLoginOptions, mw...)
+		e.POST(p.passkeyLoginPath(), p.passkeyLogin, mw...)
+		e.POST(passkeyFactorPath+"/options", p.passkeyFactorOptions, mw...)
+		e.POST(passkeyFactorPath, p.passkeyFactor, mw...)
+		e.POST(passkeysPath+"/options", p.passkeyRegisterOptions, mw...)
+		e.POST(passkeysPath, p.passkeyRegister, mw...)
+		e.POST(passkeysPath+"/rename", p.passkeyRename, mw...)
+		e.POST(passkeysPath+"/remove", p.passkeyRemove, mw...)
+		if p.o.Signup {
+			e.GET(PasskeyOfferPath, p.showPasskeyOffer, mw...)
+		}
+	}
 }

@@ -112,7 +112,7 @@ func (p *Pages) submitSignup(c echo.Context) error {
 	case err != nil:
 		return err
 	}
-	return p.afterFirstFactor(c, fr, lang, u, false, []string{AMRPassword}, auditSignupSucceeded, "")
+	return p.afterSignup(c, fr, lang, u)
 }
 
 // policyMessage is the page's words for a password the policy refused (a

@@ -24,6 +24,7 @@ type SessionStore interface {
 // session, the audit log and transactions.
 type Store interface {
 	SessionStore
+	PasskeyStore
 	GetUser(ctx context.Context, id string) (*storage.User, error)
 	GetUserByEmail(ctx context.Context, email string) (*storage.User, error)
 	GetPasswordHash(ctx context.Context, userID string) (string, error)
@@ -34,6 +35,19 @@ type Store interface {
 	InTx(ctx context.Context, fn func(ctx context.Context) error) error
 	TOTPStore
 	BackupCodeStore
+}
+
+// PasskeyStore is the persistence of passkeys (passkey*.go): WebAuthn
+// credential records and each user's random user handle.
+type PasskeyStore interface {
+	PasskeyUserHandle(ctx context.Context, userID string) ([]byte, error)
+	ListPasskeys(ctx context.Context, userID string) ([]storage.Passkey, error)
+	CountPasskeys(ctx context.Context, userID string) (int, error)
+	GetPasskeyByCredentialID(ctx context.Context, id []byte) (*storage.Passkey, error)
+	CreatePasskey(ctx context.Context, pk *storage.Passkey, limit int) error
+	RenamePasskey(ctx context.Context, userID, id, name string) error
+	DeletePasskey(ctx context.Context, userID, id string) (*storage.Passkey, error)
+	UsePasskey(ctx context.Context, id string, u storage.PasskeyUse) error
 }
 
 // Directory creates users (sign-up); *directory.Users satisfies it.

@@ -240,13 +240,18 @@ func (s *Store) RenamePasskey(ctx context.Context, userID, id, name string) erro
 }
 
 // DeletePasskey removes userID's passkey id and returns it (ErrNotFound
-// when userID has no such passkey).
+// when userID has no such passkey). Like CreatePasskey it holds the lock
+// on the user's handle row until the transaction in ctx (if any) ends, so
+// a caller can check what is left before committing.
 func (s *Store) DeletePasskey(ctx context.Context, userID, id string) (*Passkey, error) {
 	if !validUUIDs(userID, id) {
 		return nil, fmt.Errorf("storage: passkey %q: %w", id, ErrNotFound)
 	}
 	var pk Passkey
 	err := s.InTx(ctx, func(ctx context.Context) error {
+		if err := s.db(ctx).Model(&webauthnUser{}).Where("user_id = ?", userID).Update("updated_at", s.now()).Error; err != nil {
+			return mapError(err)
+		}
 		if err := s.db(ctx).Where("id = ? AND user_id = ?", id, userID).Take(&pk).Error; err != nil {
 			return mapError(err)
 		}

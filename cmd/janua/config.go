@@ -54,6 +54,9 @@ type Config struct {
 	Metrics  MetricsConfig  `yaml:"metrics"`
 	// Mail is how the messages sign-in sends are delivered (config_mail.go).
 	Mail MailConfig `yaml:"mail"`
+
+	// Passkeys is sign-in with passkeys (passkeys.go).
+	Passkeys PasskeysConfig `yaml:"passkeys"`
 }
 
 // HTTPConfig is the listener.
@@ -182,6 +185,8 @@ func defaultConfig() Config {
 			LockoutFailures: 5, LockoutWindow: 15 * time.Minute, LockoutDuration: 15 * time.Minute,
 			ReauthWindow: 10 * time.Minute},
 		Mail: defaultMailConfig(),
+
+		Passkeys: PasskeysConfig{RPName: "Janua", MaxPerUser: 10},
 	}
 }
 
@@ -251,6 +256,11 @@ func settings(c *Config) []setting {
 		{"mail.smtp_timeout", "JANUA_SMTP_TIMEOUT", "", "how long one delivery may take, connecting included", false, &c.Mail.SMTPTimeout},
 		{"mail.max_attempts", "JANUA_MAIL_MAX_ATTEMPTS", "", "delivery attempts before a message is given up (backoff 30s doubling, at most 1h)", false, &c.Mail.MaxAttempts},
 		{"mail.retention", "JANUA_MAIL_RETENTION", "", "how long sent and undeliverable messages stay in the outbox (their links and codes are erased at once)", false, &c.Mail.Retention},
+		// Passkeys (passkeys.go).
+		{"passkeys.rp_id", "JANUA_PASSKEYS_RP_ID", "", "WebAuthn relying party ID (default: the issuer's host; passkeys are off when that is an IP address)", false, &c.Passkeys.RPID},
+		{"passkeys.rp_name", "JANUA_PASSKEYS_RP_NAME", "", "the name authenticators show for this site", false, &c.Passkeys.RPName},
+		{"passkeys.origins", "JANUA_PASSKEYS_ORIGINS", "", "comma-separated origins passkey ceremonies may run on (default: the issuer's origin)", false, &c.Passkeys.Origins},
+		{"passkeys.max_per_user", "JANUA_PASSKEYS_MAX_PER_USER", "", "passkeys one user may register", false, &c.Passkeys.MaxPerUser},
 	}
 }
 
@@ -544,6 +554,7 @@ func (c *Config) validate() problems {
 		}
 	}
 	p = append(p, c.validateMail()...)
+	p = append(p, c.validatePasskeys()...)
 	if c.production() {
 		if c.Secret == "" {
 			p.add("secret: JANUA_SECRET (or JANUA_SECRET_FILE) is required in production")

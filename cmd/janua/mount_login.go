@@ -53,6 +53,13 @@ func newInteraction(c Config, log *slog.Logger, store *storage.Store, hot storag
 		AbsoluteTimeout: c.Sessions.AbsoluteTimeout,
 		RememberTimeout: c.Sessions.RememberTimeout,
 	})
+	rp, err := passkeyRP(c)
+	if err != nil {
+		return nil, err
+	}
+	if rp == nil {
+		log.Warn("passkeys are off: the issuer's host is an IP address, which cannot be a WebAuthn RP ID (set passkeys.rp_id)")
+	}
 	a2 := c.Passwords.Argon2
 	passwords := login.NewPasswords(login.Argon2Params{MemoryKiB: a2.MemoryKiB, Iterations: a2.Iterations, Parallelism: a2.Parallelism}, a2.MaxConcurrent)
 	ia := &interaction{
@@ -80,6 +87,7 @@ func newInteraction(c Config, log *slog.Logger, store *storage.Store, hot storag
 		RequireSecondFactor: c.Login.RequireSecondFactor,
 		ReauthWindow:        c.Login.ReauthWindow,
 		TOTPIssuer:          totpIssuer(c),
+		Passkeys:            login.PasskeyOptions{WebAuthn: rp, MaxPerUser: c.Passkeys.MaxPerUser},
 		LoginPath:           oidc.LoginPath,
 		ResumePath:          oidc.ResumePath,
 		Mail:                queue,

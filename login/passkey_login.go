@@ -30,10 +30,10 @@ func (p *Pages) passkeyLoginOptions(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	if err := p.passkeyThrottle(c, lang); err != nil {
+	if err := p.passkeyIPBlocked(c, lang); err != nil {
 		return err
 	}
-	if err := p.passkeyIPBlocked(c, lang); err != nil {
+	if err := p.passkeyThrottle(c, lang); err != nil {
 		return err
 	}
 	assertion, session, err := p.o.Passkeys.WebAuthn.BeginDiscoverableLogin(
@@ -162,7 +162,7 @@ func (p *Pages) passkeyIPBlocked(c echo.Context, lang string) error {
 		return err
 	}
 	retryAfter(c, wait)
-	return &web.Error{Status: http.StatusTooManyRequests, Code: "rate_limited", Message: p.waitMessage(lang, wait)}
+	return &web.Error{Status: http.StatusTooManyRequests, Code: "locked", Message: p.waitMessage(lang, wait)}
 }
 
 // passkeyIPKey names an address's passwordless failures (hashed: the

@@ -255,9 +255,38 @@ type browserTest struct {
 	shots   string
 }
 
-func TestBrowserPages(t *testing.T) {
+// newBrowserTest starts Chromium for the scenarios of t against s; it
+// stops when t ends.
+func newBrowserTest(t *testing.T, s *interactionServer) *browserTest {
+	t.Helper()
 	started := time.Now()
 	path := chromiumPath(t)
+	shots := os.Getenv("JANUA_TEST_SCREENSHOTS")
+	if shots == "" {
+		shots = t.TempDir()
+	} else if err := os.MkdirAll(shots, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	alloc, cancelAlloc := chromedp.NewExecAllocator(context.Background(),
+		chromedp.ExecPath(path), chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU, chromedp.NoFirstRun,
+		chromedp.NoDefaultBrowserCheck, chromedp.UserDataDir(t.TempDir()),
+		chromedp.Flag("disable-background-networking", true), chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true), chromedp.Flag("disable-dev-shm-usage", true),
+		chromedp.Flag("disable-features", "Translate,OptimizationHints,MediaRouter"),
+		chromedp.Flag("hide-scrollbars", true), chromedp.WindowSize(1280, 900))
+	t.Cleanup(cancelAlloc)
+	browser, cancelBrowser := chromedp.NewContext(alloc)
+	t.Cleanup(cancelBrowser)
+	if err := chromedp.Do(browser); err != nil {
+		t.Fatalf("starting %s: %v", path, err)
+	}
+	t.Logf("Chromium started in %v", time.Since(started).Round(time.Millisecond))
+	return &browserTest{s: s, browser: browser, shots: shots}
+}
+
+func TestBrowserPages(t *testing.T) {
+	started := time.Now()
+	chromiumPath(t)
 	s := newInteractionServer(t, serverOptions{routes: func(e *echo.Echo) {
 		e.GET(browserCallback, callbackResult)
 		// A page that breaks the CSP, to prove violations are caught.
@@ -279,27 +308,7 @@ func TestBrowserPages(t *testing.T) {
 	}
 	s.user("ana@example.com", false)
 
-	shots := os.Getenv("JANUA_TEST_SCREENSHOTS")
-	if shots == "" {
-		shots = t.TempDir()
-	} else if err := os.MkdirAll(shots, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	alloc, cancelAlloc := chromedp.NewExecAllocator(context.Background(),
-		chromedp.ExecPath(path), chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU, chromedp.NoFirstRun,
-		chromedp.NoDefaultBrowserCheck, chromedp.UserDataDir(t.TempDir()),
-		chromedp.Flag("disable-background-networking", true), chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true), chromedp.Flag("disable-dev-shm-usage", true),
-		chromedp.Flag("disable-features", "Translate,OptimizationHints,MediaRouter"),
-		chromedp.Flag("hide-scrollbars", true), chromedp.WindowSize(1280, 900))
-	defer cancelAlloc()
-	browser, cancelBrowser := chromedp.NewContext(alloc)
-	defer cancelBrowser()
-	if err := chromedp.Do(browser); err != nil {
-		t.Fatalf("starting %s: %v", path, err)
-	}
-	bt := &browserTest{s: s, browser: browser, shots: shots}
-	t.Logf("Chromium started in %v", time.Since(started).Round(time.Millisecond))
+	bt := newBrowserTest(t, s)
 
 	t.Run("SignUpThenAllow", func(t *testing.T) {
 		tb := bt.tab(t)
@@ -487,7 +496,7 @@ func TestBrowserPages(t *testing.T) {
 			t.Fatal("the inline script ran despite the CSP")
 		}
 	})
-	t.Logf("browser tests took %v; screenshots in %s", time.Since(started).Round(time.Millisecond), shots)
+	t.Logf("browser tests took %v; screenshots in %s", time.Since(started).Round(time.Millisecond), bt.shots)
 }
 
 // An authenticator app in Chromium: set up from the security page (the

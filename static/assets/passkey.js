@@ -154,9 +154,7 @@
       return post(options, csrf, {}).then(function (b) {
         begun = b;
         if (signal && signal.aborted) throw new DOMException('superseded', 'AbortError');
-        if (kind === 'register') {
-          return navigator.credentials.create({publicKey: creationOptions(begun.options), signal: signal});
-        }
+        if (kind === 'register') return navigator.credentials.create({publicKey: creationOptions(begun.options)});
         var req = {publicKey: requestOptions(begun.options)};
         if (signal) req.signal = signal;
         if (mediation) req.mediation = mediation;
@@ -204,7 +202,9 @@
         var ctl = new AbortController();
         conditional = ctl;
         ceremony('conditional', ctl.signal).catch(function (e) {
-          var text = ctl.signal.aborted ? '' : explain(e);
+          // The user never asked: only the server's refusal of an answer
+          // they picked from the autofill is worth telling.
+          var text = !ctl.signal.aborted && e instanceof Refusal ? explain(e) : '';
           if (text) show(text);
         });
       }).catch(function () {});

@@ -68,7 +68,7 @@ func eachPasskeyBackend(t *testing.T, config func(*Config), fn func(t *testing.T
 
 // passkeyDevice is one authenticator holding one passkey.
 type passkeyDevice struct {
-	t    *testing.T
+	t    testing.TB
 	rp   virtualwebauthn.RelyingParty
 	auth virtualwebauthn.Authenticator
 	cred virtualwebauthn.Credential
@@ -124,7 +124,7 @@ func options(t *testing.T, begun map[string]any) map[string]any {
 	return pk
 }
 
-func rawOptions(t *testing.T, begun map[string]any) string {
+func rawOptions(t testing.TB, begun map[string]any) string {
 	t.Helper()
 	raw, err := json.Marshal(begun["options"])
 	if err != nil {

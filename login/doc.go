@@ -30,6 +30,11 @@
 //   - throttle.go: per-IP rate limits and per-account lockout in the shared
 //     hot state, counted for unknown emails too so nothing reveals which
 //     accounts exist.
+//   - passkey.go (and passkey_login.go, passkey_factor.go,
+//     passkey_register.go, passkey_offer.go): passkeys (WebAuthn, go-webauthn)
+//     — passwordless sign-in with discoverable credentials, a second factor,
+//     registration and the account's list; the page script is
+//     static/assets/passkey.js.
 //
 // The hand-off protocol itself is documented on oidc.LoginPath.
 package login

@@ -70,8 +70,11 @@ func TestE2EPasskeyLimitRenameRemove(t *testing.T) {
 		if left := o.passkeys(t, o.userID); len(left) != 1 || left[0].ID != keys[0].ID {
 			t.Fatalf("after removal %+v", left)
 		}
-		if evs := o.audit(passkeyRemovedAudit); len(evs) != 1 || evs[0].Details["passkey"] != keys[1].ID {
+		if evs := o.audit(passkeyRemovedAudit); len(evs) != 1 || evs[0].Details["method"] != "passkey" || evs[0].Details["passkey"] != keys[1].ID {
 			t.Fatalf("removal audit %+v", evs)
+		}
+		if m := o.mfaMail(t, o.email, "mail.mfa.passkey_removed"); m.Data["detail"] != "Passkey 2" {
+			t.Fatalf("the user was told %+v", m)
 		}
 		other := o.browser()
 		other.get(oidc.LoginPath)
@@ -156,7 +159,7 @@ func TestE2EPasskeyEnrolmentWhenRequired(t *testing.T) {
 		// The only second factor stays.
 		a.get(pathSecurity)
 		id := o.passkeys(t, o.userID)[0].ID
-		if res := a.submit(pathPasskeyRemove, url.Values{"id": {id}}); res.StatusCode != http.StatusConflict || !strings.Contains(a.page, "your last way to confirm") {
+		if res := a.submit(pathPasskeyRemove, url.Values{"id": {id}}); res.StatusCode != http.StatusForbidden || !strings.Contains(a.page, "your last way to confirm") {
 			t.Fatalf("removing the last factor: %d\n%.400s", res.StatusCode, a.page)
 		}
 		if len(o.passkeys(t, o.userID)) != 1 {
@@ -231,7 +234,7 @@ func TestE2EPasskeyAbuseLimits(t *testing.T) {
 				t.Fatalf("unknown passkey %d: %d %v", i, status, done)
 			}
 		}
-		if evs := o.audit("passkey.failed"); len(evs) != 2 || evs[0].Details["reason"] != "unknown_credential" {
+		if evs := o.audit("login.failed"); len(evs) != 2 || evs[0].Details["method"] != "passkey" || evs[0].Details["reason"] != "unknown_credential" {
 			t.Fatalf("failure audit %+v", evs)
 		}
 		status, begun := begin()

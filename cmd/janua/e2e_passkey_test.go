@@ -18,6 +18,7 @@ import (
 	"golang.org/x/oauth2"
 
 	"github.com/madfam-org/janua/login"
+	"github.com/madfam-org/janua/mail"
 	"github.com/madfam-org/janua/oidc"
 	"github.com/madfam-org/janua/storage"
 )
@@ -31,19 +32,21 @@ import (
 
 // Passkey endpoint paths (login/routes.go).
 const (
-	pathPasskeyLogin    = "/login/passkey"
-	pathPasskeyFactor   = "/login/factor/passkey"
-	pathPasskeys        = "/account/security/passkeys"
-	pathPasskeyOptions  = "/options"
-	pathPasskeyOffer    = "/signup/passkey"
-	pathSecurity        = "/account/security"
-	pathPasskeyRename   = pathPasskeys + "/rename"
-	pathPasskeyRemove   = pathPasskeys + "/remove"
-	passkeyRPIDLocal    = "localhost"
+	pathPasskeyLogin   = "/login/passkey"
+	pathPasskeyFactor  = "/login/factor/passkey"
+	pathPasskeys       = "/account/security/passkeys"
+	pathPasskeyOptions = "/options"
+	pathPasskeyOffer   = "/signup/passkey"
+	pathSecurity       = "/account/security"
+	pathPasskeyRename  = pathPasskeys + "/rename"
+	pathPasskeyRemove  = pathPasskeys + "/remove"
+	passkeyRPIDLocal   = "localhost"
+	// Audit event types (login/audit.go, login/passkey.go).
 	passkeyUsedAudit    = "passkey.used"
 	passkeyClonedAudit  = "passkey.cloned"
-	passkeyRegAudit     = "passkey.registered"
-	passkeyRemovedAudit = "passkey.removed"
+	passkeyRegAudit     = "mfa.enrolled"
+	passkeyRemovedAudit = "mfa.removed"
+	factorUsedAudit     = "login.factor_succeeded"
 )
 
 // localhostIssuer names the test listener "localhost" in the issuer.
@@ -264,6 +267,25 @@ func (o *op) ageSignIns(t *testing.T, userID string, d time.Duration) {
 	}
 }
 
+// mfaMail waits for the development mailbox to hold the notice of change
+// (a "mail.mfa.…" key) sent to to, and returns it.
+func (o *op) mfaMail(t *testing.T, to, change string) mail.MailboxMessage {
+	t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		_, body := httpGet(t, o.issuer+mail.MailboxPath+"?format=json")
+		var list struct{ Messages []mail.MailboxMessage }
+		_ = json.Unmarshal([]byte(body), &list)
+		for _, m := range list.Messages {
+			if m.To == to && m.Kind == mail.KindMFAChanged && m.Data["change"] == change {
+				return m
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no %s mail to %s in the mailbox: %s", change, to, body)
+		}
+	}
+}
+
 func amrOf(s *signIn) []string {
 	var out []string
 	list, _ := s.Claims["amr"].([]any)
@@ -332,8 +354,11 @@ func TestE2EPasskeyRegisterAndSignInUsernameless(t *testing.T) {
 			!bytes.Equal(keys[0].CredentialID, dev.cred.ID) || len(keys[0].Attestation.Object) == 0 {
 			t.Fatalf("stored %+v", keys)
 		}
-		if evs := o.audit(passkeyRegAudit); len(evs) != 1 || evs[0].Subject != o.userID || evs[0].Details["during"] != "account" {
+		if evs := o.audit(passkeyRegAudit); len(evs) != 1 || evs[0].Subject != o.userID || evs[0].Details["method"] != "passkey" || evs[0].Details["during"] != "account" {
 			t.Fatalf("registration audit %+v", evs)
+		}
+		if m := o.mfaMail(t, o.email, "mail.mfa.passkey_added"); m.Data["detail"] != "Passkey 1" || !strings.Contains(m.Text, "A passkey was added") {
+			t.Fatalf("the user was told %+v", m)
 		}
 		b.get(pathSecurity + "?done=passkey_added")
 		for _, want := range []string{"The passkey was added.", ">Passkey 1<", `id="passkey-remove-` + keys[0].ID + `"`, "On one device"} {
@@ -372,7 +397,7 @@ func TestE2EPasskeyRegisterAndSignInUsernameless(t *testing.T) {
 		if used.SignCount != 1 || used.LastUsedAt == nil {
 			t.Fatalf("after use: %+v", used)
 		}
-		if evs := o.audit(passkeyUsedAudit); len(evs) != 1 || evs[0].Details["as"] != "passwordless" || evs[0].ClientID != rp.c.ID {
+		if evs := o.audit(passkeyUsedAudit); len(evs) != 1 || evs[0].Details["passkey"] != used.ID || evs[0].ClientID != rp.c.ID {
 			t.Fatalf("use audit %+v", evs)
 		}
 
@@ -445,7 +470,7 @@ func TestE2EPasskeyAsSecondFactor(t *testing.T) {
 		if got := strings.Join(amrOf(s), " "); got != "pwd hwk user pop pin mfa" || s.Claims["acr"] != login.ACRPhishingResistant {
 			t.Fatalf("ID token acr %v amr %v", s.Claims["acr"], got)
 		}
-		if evs := o.audit(passkeyUsedAudit); len(evs) != 1 || evs[0].Details["as"] != "second_factor" {
+		if evs := o.audit(factorUsedAudit); len(evs) != 1 || evs[0].Details["method"] != "passkey" || len(o.audit(passkeyUsedAudit)) != 0 {
 			t.Fatalf("use audit %+v", evs)
 		}
 	})

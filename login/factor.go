@@ -329,7 +329,11 @@ func (p *Pages) factorView(ctx context.Context, fr *flowRequest, pa *pendingAuth
 			v.Offered = append(v.Offered, f.id())
 		}
 	}
-	if len(v.Offered) == 0 {
+	// Enrolling during a sign-in is only for a user with no second factor
+	// yet (enroller refuses the others: a password alone must not add one).
+	// A user whose factors cannot reach the demand adds a stronger one from
+	// the security page after signing in with what they have.
+	if len(v.Offered) == 0 && !standalone {
 		for _, f := range p.factors {
 			if f.standalone() && SatisfiesACR(f.reaches(), required) {
 				v.Enrol = append(v.Enrol, f.id())

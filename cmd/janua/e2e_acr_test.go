@@ -91,3 +91,34 @@ func anyStrings(v any) []string {
 	}
 	return out
 }
+
+// A user whose second factor (TOTP) cannot reach what a flow demands
+// (phr) is not offered to enrol a passkey on the way: a password alone
+// must never add a factor. The page says to add one from the security
+// page, and giving up tells the client unmet_authentication_requirements.
+func TestE2EStepUpBeyondEnrolledFactors(t *testing.T) {
+	t.Parallel()
+	eachPasskeyBackend(t, nil, func(t *testing.T, o *op) {
+		c := o.register(t, oidc.ClientSpec{FirstParty: true})
+		rp := o.goRP(t, c)
+		a := o.agent()
+		m := newMFA(t)
+		checkMFA(t, m.login(rp, a, oauth2.SetAuthURLParam("acr_values", login.ACRMFA))) // enrols TOTP
+
+		u, state, _, _ := rp.authURL(oauth2.SetAuthURLParam("acr_values", login.ACRPhishingResistant))
+		resp := m.authorize(a, u, c.Redirect)
+		if resp.Mode != "" || !strings.Contains(resp.Page, `id="factor-unavailable"`) ||
+			strings.Contains(resp.Page, `id="passkey-enrol"`) || strings.Contains(resp.Page, `id="totp-form"`) {
+			t.Fatalf("acr_values=phr for a TOTP user: shown %v mode %q %v\n%.1500s", resp.Shown, resp.Mode, resp.Params, resp.Page)
+		}
+		action, fields, ok := pageForm(a.page, "factor-cancel-form")
+		if !ok {
+			t.Fatal("no cancel form on the factor page")
+		}
+		fields.Set("action", "cancel")
+		resp = a.checkIss(a.navigate(http.MethodPost, o.issuer+action, fields, c.Redirect))
+		if resp.Get("error") != "unmet_authentication_requirements" || resp.Get("state") != state {
+			t.Errorf("giving up on phr: %v", resp.Params)
+		}
+	})
+}

@@ -68,15 +68,7 @@ func TestE2EACRRequests(t *testing.T) {
 		if resp.Mode != "" || !strings.Contains(resp.Page, `id="factor-unavailable"`) || !slices.Equal(resp.Shown, []string{"login"}) {
 			t.Fatalf("acr_values=phr for a password-only user: shown %v mode %q params %v\n%.800s", resp.Shown, resp.Mode, resp.Params, resp.Page)
 		}
-		action, fields, ok := pageForm(a.page, "factor-cancel-form")
-		if !ok {
-			t.Fatal("no cancel form on the factor page")
-		}
-		fields.Set("action", "cancel")
-		resp = a.checkIss(a.navigate(http.MethodPost, o.issuer+action, fields, c.Redirect))
-		if resp.Get("error") != "unmet_authentication_requirements" || resp.Get("state") != state {
-			t.Errorf("giving up on phr: %v", resp.Params)
-		}
+		giveUpUnmet(t, a, c.Redirect, state)
 	})
 }
 
@@ -111,14 +103,21 @@ func TestE2EStepUpBeyondEnrolledFactors(t *testing.T) {
 			strings.Contains(resp.Page, `id="passkey-enrol"`) || strings.Contains(resp.Page, `id="totp-form"`) {
 			t.Fatalf("acr_values=phr for a TOTP user: shown %v mode %q %v\n%.1500s", resp.Shown, resp.Mode, resp.Params, resp.Page)
 		}
-		action, fields, ok := pageForm(a.page, "factor-cancel-form")
-		if !ok {
-			t.Fatal("no cancel form on the factor page")
-		}
-		fields.Set("action", "cancel")
-		resp = a.checkIss(a.navigate(http.MethodPost, o.issuer+action, fields, c.Redirect))
-		if resp.Get("error") != "unmet_authentication_requirements" || resp.Get("state") != state {
-			t.Errorf("giving up on phr: %v", resp.Params)
-		}
+		giveUpUnmet(t, a, c.Redirect, state)
 	})
+}
+
+// giveUpUnmet presses Cancel on the factor page a stopped at: the client
+// must hear unmet_authentication_requirements with its state.
+func giveUpUnmet(t *testing.T, a *agent, redirect, state string) {
+	t.Helper()
+	action, fields, ok := pageForm(a.page, "factor-cancel-form")
+	if !ok {
+		t.Fatal("no cancel form on the factor page")
+	}
+	fields.Set("action", "cancel")
+	resp := a.checkIss(a.navigate(http.MethodPost, a.o.issuer+action, fields, redirect))
+	if resp.Get("error") != "unmet_authentication_requirements" || resp.Get("state") != state {
+		t.Errorf("giving up: %v", resp.Params)
+	}
 }

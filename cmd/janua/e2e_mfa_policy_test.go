@@ -97,7 +97,7 @@ func TestE2ERemoveTOTP(t *testing.T) {
 		}
 
 		// An hour-old sign-in: the change needs a re-authentication.
-		ageSessions(t, o, o.userID, time.Hour)
+		o.ageSignIns(t, o.userID, time.Hour)
 		a.get(login.SecurityPath)
 		sec := &authResponse{Page: a.page}
 		if !strings.Contains(a.page, `id="reauth-link"`) {

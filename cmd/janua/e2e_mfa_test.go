@@ -1,8 +1,6 @@
 package main
 
 import (
-	"context"
-	"database/sql"
 	"html"
 	"net/http"
 	"net/url"
@@ -249,29 +247,6 @@ func (m *mfa) enrolTOTP(t *testing.T, a *agent) *authResponse {
 		t.Fatalf("enrolment went through %v with %d backup codes:\n%.1500s", m.shown, len(m.codes), resp.Page)
 	}
 	return resp
-}
-
-// ageSessions moves every sign-in of userID back by d, as if it had
-// happened that long ago (sensitive changes need a recent one).
-func ageSessions(t *testing.T, o *op, userID string, d time.Duration) {
-	t.Helper()
-	u, err := storage.ParseDatabaseURL(o.cfg.Database.URL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	driver := "pgx"
-	if u.Dialect == storage.SQLite {
-		driver = "sqlite"
-	}
-	db, err := sql.Open(driver, u.DSN)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	q := "UPDATE browser_sessions SET auth_time = ? WHERE user_id = ?"
-	if _, err := db.ExecContext(context.Background(), u.Dialect.Rebind(q), time.Now().Add(-d).UTC(), userID); err != nil {
-		t.Fatal(err)
-	}
 }
 
 // auditDetail returns the newest audit event of typ whose details.key is

@@ -43,6 +43,8 @@ type Store struct {
 	clock   func() time.Time
 	seal    *sealer
 	dbURL   DatabaseURL
+	// codeKey keys the hashes of mailed short codes (emailtoken.go).
+	codeKey []byte
 }
 
 // Open connects to the database named by opts.URL. It does not migrate:
@@ -101,6 +103,7 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 		clock:   clock,
 		seal:    newSealer(opts.Secret),
 		dbURL:   db,
+		codeKey: deriveCodeKey(opts.Secret),
 	}, nil
 }
 

@@ -76,6 +76,10 @@ func newInteraction(c Config, log *slog.Logger, store *storage.Store, hot storag
 		Limits:              loginLimits(c.Login),
 		RequireSecondFactor: c.Login.RequireSecondFactor,
 		ReauthWindow:        c.Login.ReauthWindow,
+		Issuer:              c.Issuer,
+		EmailSignIn:         c.Login.EmailSignIn,
+		EmailTokenTTL:       c.Login.EmailTokenTTL,
+		EmailLimits:         emailLimits(c.Login),
 		LoginPath:           oidc.LoginPath,
 		ResumePath:          oidc.ResumePath,
 		Log:                 log,
@@ -148,4 +152,9 @@ func loginLimits(l LoginConfig) login.Limits {
 		IPRate: l.IPRateLimit, IPWindow: l.IPRateWindow,
 		LockoutFailures: l.LockoutFailures, LockoutWindow: l.LockoutWindow, LockoutDuration: l.LockoutDuration,
 	}
+}
+
+// emailLimits are the send limits of mailed sign-in, reset and verification.
+func emailLimits(l LoginConfig) login.EmailLimits {
+	return login.EmailLimits{PerAddress: l.EmailSendLimit, PerIP: l.EmailIPSendLimit, Window: l.EmailSendWindow}
 }

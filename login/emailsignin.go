@@ -163,6 +163,7 @@ func (p *Pages) submitEmailCode(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	c.Set(emailMethodKey, "email_code")
 	return p.afterFirstFactor(c, fr, lang, u, v.Remember, []string{AMROTP}, auditLoginSucceeded, returnTo)
 }
 

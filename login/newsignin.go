@@ -3,7 +3,6 @@ package login
 import (
 	"context"
 	"slices"
-	"strings"
 
 	"github.com/labstack/echo/v4"
 
@@ -29,7 +28,7 @@ func (p *Pages) noteSignIn(ctx context.Context, c echo.Context, u *storage.User,
 		"time":       mailTime(p.o.Now()),
 		"ip":         c.RealIP(),
 		"user_agent": clean(c.Request().UserAgent(), maxUserAgent),
-		"method":     p.methodNames(lang, amr),
+		"method":     signInMethod(c, amr),
 	}
 	if err := p.enqueue(ctx, u, lang, mail.KindNewSignIn, data); err != nil {
 		return err
@@ -38,24 +37,22 @@ func (p *Pages) noteSignIn(ctx context.Context, c echo.Context, u *storage.User,
 		map[string]any{"alerted": p.mailEnabled()}))
 }
 
-// methodNames says in lang how the user signed in: "password + one-time
-// code", from the RFC 8176 methods.
-func (p *Pages) methodNames(lang string, amr []string) string {
-	var names []string
-	add := func(key string) {
-		if n := p.o.Templates.T(lang, key); !slices.Contains(names, n) {
-			names = append(names, n)
-		}
+// emailMethodKey is the echo context key under which the email sign-in
+// pages note whether the link or the code was used, for the alert.
+const emailMethodKey = "janua.login.email_method"
+
+// signInMethod names the first factor of a sign-in for the alert, as the
+// mail templates label it (mail.method.<name>): password, passkey,
+// magic_link or email_code.
+func signInMethod(c echo.Context, amr []string) string {
+	switch {
+	case slices.Contains(amr, AMRPassword):
+		return "password"
+	case slices.Contains(amr, AMRProofOfKey):
+		return "passkey"
 	}
-	for _, m := range amr {
-		switch m {
-		case AMRPassword:
-			add("email.method.pwd")
-		case AMROTP:
-			add("email.method.otp")
-		case AMRHardwareKey, AMRSoftwareKey, AMRProofOfKey:
-			add("email.method.passkey")
-		}
+	if m, ok := c.Get(emailMethodKey).(string); ok {
+		return m
 	}
-	return strings.Join(names, " + ")
+	return "magic_link"
 }

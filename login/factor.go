@@ -73,6 +73,7 @@ type pendingAuth struct {
 type factorView struct {
 	ClientName string
 	Query      string // "?flow=…" or ""
+	Action     string // this page's URL, for forms that post to it
 	// Offered are the enrolled methods that meet the requirement; Enrol are
 	// the methods the user may enrol now (when Offered is empty and a
 	// second factor is required).
@@ -274,9 +275,38 @@ func (p *Pages) showFactor(c echo.Context) error {
 	return p.render(c, http.StatusOK, "factor", lang, "factor.title", v)
 }
 
+// submitFactor is POST /login/factor: the user gives up on the sign-in.
+// When the account cannot reach what the flow demands, the client hears
+// unmet_authentication_requirements (OpenID Connect Core Unmet
+// Authentication Requirements 1.0 §2), otherwise access_denied.
+func (p *Pages) submitFactor(c echo.Context) error {
+	fr, lang, err := p.loadFlow(c)
+	if err != nil {
+		return err
+	}
+	if c.FormValue("action") != "cancel" {
+		return &web.Error{Status: http.StatusBadRequest, Code: "invalid_action", Message: p.o.Templates.T(lang, "security.invalid")}
+	}
+	pa, err := p.pending(c, fr)
+	if err != nil {
+		return err
+	}
+	if pa != nil {
+		_, _ = p.o.HotState.Take(c.Request().Context(), pendingKey(pa.token))
+		v, err := p.factorView(c.Request().Context(), fr, pa)
+		if err != nil {
+			return err
+		}
+		if len(v.Offered) == 0 && len(v.Enrol) == 0 {
+			return p.reject(c, fr, lang, "unmet_authentication_requirements", "The account cannot reach the authentication the client requires.")
+		}
+	}
+	return p.cancel(c, fr, lang)
+}
+
 // factorView lists what the step offers pa's user for the flow of fr.
 func (p *Pages) factorView(ctx context.Context, fr *flowRequest, pa *pendingAuth) (factorView, error) {
-	v := factorView{Query: flowQuery(fr), Sections: map[string]any{}}
+	v := factorView{Query: flowQuery(fr), Action: FactorPath + flowQuery(fr), Sections: map[string]any{}}
 	if fr != nil {
 		v.ClientName = fr.client.Name
 	}

@@ -25,6 +25,7 @@ func (p *Pages) Routes(e *echo.Echo, mw ...echo.MiddlewareFunc) {
 		e.POST(SignupPath, p.submitSignup, mw...)
 	}
 	e.GET(FactorPath, p.showFactor, mw...)
+	e.POST(FactorPath, p.submitFactor, mw...)
 	e.GET(AccountPath, p.showAccount, mw...)
 	e.GET(SecurityPath, p.showSecurity, mw...)
 	e.POST(securitySessionsPath, p.securitySessions, mw...)

@@ -280,16 +280,23 @@ func (p *Pages) returnTo(c echo.Context, fr *flowRequest) string {
 // cancel rejects the flow with access_denied (RFC 6749 §4.1.2.1) and sends
 // the browser back to oidc, which tells the client.
 func (p *Pages) cancel(c echo.Context, fr *flowRequest, lang string) error {
+	return p.reject(c, fr, lang, "access_denied", "The user cancelled the sign-in.")
+}
+
+// reject ends the flow with an OAuth 2.0 error code the client will see.
+func (p *Pages) reject(c echo.Context, fr *flowRequest, lang, code, description string) error {
+	p.o.Cookies.Clear(c, pendingCookie)
 	if fr == nil {
 		return c.Redirect(http.StatusSeeOther, "/")
 	}
 	f := *fr.flow
-	f.State, f.Error, f.ErrorDescription = storage.FlowRejected, "access_denied", "The user cancelled the sign-in."
+	f.State, f.Error, f.ErrorDescription = storage.FlowRejected, code, description
 	err := p.store.InTx(c.Request().Context(), func(ctx context.Context) error {
 		if err := p.advance(ctx, fr, lang, &f); err != nil {
 			return err
 		}
-		return p.store.RecordAuditEvent(ctx, auditEvent(c, auditLoginCancelled, storage.AuditFailure, fr.flow.Subject, fr.client.ID, nil))
+		return p.store.RecordAuditEvent(ctx, auditEvent(c, auditLoginCancelled, storage.AuditFailure, fr.flow.Subject, fr.client.ID,
+			map[string]any{"error": code}))
 	})
 	if err != nil {
 		return err

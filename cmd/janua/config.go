@@ -569,8 +569,8 @@ func (c *Config) validateLogin() problems {
 	if l.LockoutFailures > 0 && (l.LockoutWindow < time.Second || l.LockoutDuration < time.Second) {
 		p.add("login.lockout_window and login.lockout_duration: must be at least 1s")
 	}
-	if l.ReauthWindow < time.Minute {
-		p.add("login.reauth_window: must be at least 1m")
+	if l.ReauthWindow < time.Second {
+		p.add("login.reauth_window: must be at least 1s")
 	}
 	if l.EmailTokenTTL < time.Minute || l.EmailTokenTTL > 24*time.Hour {
 		p.add("login.email_token_ttl: must be between 1m and 24h")

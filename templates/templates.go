@@ -11,7 +11,7 @@ import (
 	"strings"
 )
 
-//go:embed pages locales
+//go:embed pages locales mail
 var embedded embed.FS
 
 // layoutFile wraps every page; it calls the page's "content" template.
@@ -29,6 +29,7 @@ type Options struct {
 // rendering.
 type Set struct {
 	pages map[string]*template.Template
+	mails mails
 	messages
 }
 
@@ -104,7 +105,11 @@ func New(o Options) (*Set, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Set{pages: map[string]*template.Template{}, messages: msgs}
+	ms, err := loadMails(read)
+	if err != nil {
+		return nil, err
+	}
+	s := &Set{pages: map[string]*template.Template{}, mails: ms, messages: msgs}
 	for _, e := range entries {
 		name := e.Name()
 		if name == layoutFile || !strings.HasSuffix(name, ".html") {

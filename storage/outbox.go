@@ -217,13 +217,39 @@ func (s *Store) GetMail(ctx context.Context, id string) (*OutboxMessage, error) 
 	if err := s.db(ctx).Where("id = ?", id).Take(&r).Error; err != nil {
 		return nil, fmt.Errorf("storage: mail %s: %w", id, mapError(err))
 	}
+	return s.outboxMessage(r)
+}
+
+// ListMail returns up to limit outbox messages with status ("" for any),
+// newest first, data unsealed.
+func (s *Store) ListMail(ctx context.Context, status string, limit int) ([]OutboxMessage, error) {
+	q := s.db(ctx).Order("created_at DESC, id").Limit(Page{Limit: limit}.limit())
+	if status != "" {
+		q = q.Where("status = ?", status)
+	}
+	var rows []outboxRow
+	if err := q.Find(&rows).Error; err != nil {
+		return nil, fmt.Errorf("storage: list mail: %w", mapError(err))
+	}
+	out := make([]OutboxMessage, 0, len(rows))
+	for _, r := range rows {
+		m, err := s.outboxMessage(r)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, *m)
+	}
+	return out, nil
+}
+
+func (s *Store) outboxMessage(r outboxRow) (*OutboxMessage, error) {
 	m := &OutboxMessage{
 		ID: r.ID, Recipient: r.Recipient, Lang: r.Lang, Kind: r.Kind, Status: r.Status, Attempts: r.Attempts,
 		NextAttemptAt: utc(r.NextAttemptAt), ClaimedUntil: utcPtr(r.ClaimedUntil), Claim: r.Claim,
 		LastError: r.LastError, CreatedAt: utc(r.CreatedAt), SentAt: utcPtr(r.SentAt),
 	}
 	if err := s.unsealMail(m, r.Data); err != nil {
-		return nil, fmt.Errorf("storage: mail %s: %w", id, err)
+		return nil, fmt.Errorf("storage: mail %s: %w", r.ID, err)
 	}
 	return m, nil
 }

@@ -171,6 +171,12 @@ func testMailOutbox(t *testing.T, b Backend) {
 		if err != nil || counts[storage.MailPending] != 6 || counts[storage.MailSent] != 0 {
 			t.Fatalf("counts %v %v", counts, err)
 		}
+		if l, err := h.store.ListMail(h.ctx, storage.MailPending, 0); err != nil || len(l) != 6 || l[0].Data["code"] != "493817" {
+			t.Fatalf("list pending: %d %v", len(l), err)
+		}
+		if l, err := h.store.ListMail(h.ctx, storage.MailSent, 0); err != nil || len(l) != 0 {
+			t.Fatalf("list sent: %d %v", len(l), err)
+		}
 	})
 
 	t.Run("JoinsTheTransaction", func(t *testing.T) {

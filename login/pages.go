@@ -12,6 +12,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/madfam-org/janua/mail"
 	"github.com/madfam-org/janua/storage"
 	"github.com/madfam-org/janua/templates"
 	"github.com/madfam-org/janua/web"
@@ -36,6 +37,8 @@ type Options struct {
 	Signup    bool
 	HotState  storage.HotState
 	Limits    Limits
+	// Mail queues the messages sign-in sends; nil sends none.
+	Mail mail.Queue
 	// LoginPath is where the sign-in page is mounted (oidc.LoginPath);
 	// ResumePath is where a browser goes back with its flow (oidc.ResumePath).
 	LoginPath, ResumePath string

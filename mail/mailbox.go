@@ -90,8 +90,10 @@ func (b *Mailbox) Send(ctx context.Context, e Email) error {
 func (b *Mailbox) Messages() []MailboxMessage {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	out := slices.Clone(b.msgs)
-	slices.Reverse(out)
+	out := make([]MailboxMessage, len(b.msgs))
+	for i, m := range b.msgs {
+		out[len(out)-1-i] = m
+	}
 	return out
 }
 

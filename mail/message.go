@@ -39,3 +39,21 @@ type Message struct {
 type Queue interface {
 	Enqueue(ctx context.Context, m Message) error
 }
+
+// required lists, per kind, the Data keys a message cannot do without; a
+// kind absent here needs none (its template shows what it is given).
+var required = map[string][]string{
+	KindVerifyEmail:     {"url"},
+	KindMagicLink:       {"url"},
+	KindEmailCode:       {"code"},
+	KindPasswordReset:   {"url"},
+	KindPasswordChanged: nil,
+	KindNewSignIn:       nil,
+	KindMFAChanged:      {"change"},
+}
+
+// Kinds returns every kind of message, in a stable order.
+func Kinds() []string {
+	return []string{KindVerifyEmail, KindMagicLink, KindEmailCode, KindPasswordReset,
+		KindPasswordChanged, KindNewSignIn, KindMFAChanged}
+}

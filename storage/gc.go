@@ -11,10 +11,17 @@ import (
 type GCOptions struct {
 	// AuditRetention is how long audit events are kept; zero keeps them forever.
 	AuditRetention time.Duration
+	// MailRetention is how long sent and dead outbox messages are kept
+	// (default DefaultMailRetention; their links and codes are already gone).
+	MailRetention time.Duration
 	// BatchSize bounds each DELETE so a large backlog never holds a long lock
 	// (default 1000).
 	BatchSize int
 }
+
+// DefaultMailRetention is how long finished outbox messages are kept when
+// GCOptions.MailRetention is zero.
+const DefaultMailRetention = 7 * 24 * time.Hour
 
 // GCResult counts the rows each garbage-collection target deleted.
 type GCResult map[string]int64
@@ -80,6 +87,19 @@ func gcTargets() []gcTarget {
 			where: "last_seen_at < @t",
 			cutoff: func(now time.Time, _ GCOptions) (time.Time, bool) {
 				return now.Add(-KnownBrowserRetention), true
+			},
+		},
+		{
+			// Sent and dead mail; pending mail is the worker's to finish.
+			name:  "mail_outbox",
+			table: "mail_outbox",
+			where: "status <> 'pending' AND created_at < @t",
+			cutoff: func(now time.Time, o GCOptions) (time.Time, bool) {
+				r := o.MailRetention
+				if r <= 0 {
+					r = DefaultMailRetention
+				}
+				return now.Add(-r), true
 			},
 		},
 		{

@@ -5,12 +5,23 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"sync"
 
 	"gorm.io/gorm"
 )
 
 // txKey carries the open transaction in a context.
 type txKey struct{}
+
+// afterCommitKey carries the open transaction's after-commit hooks.
+type afterCommitKey struct{}
+
+// afterCommit is the functions AfterCommit queued on one transaction.
+type afterCommit struct {
+	mu        sync.Mutex
+	fns       []func()
+	committed bool
+}
 
 // BeginTX starts a transaction and returns a context that carries it; every
 // Store method called with that context runs inside it until Commit or
@@ -25,6 +36,7 @@ func (s *Store) BeginTX(ctx context.Context) (context.Context, error) {
 	if tx.Error != nil {
 		return ctx, fmt.Errorf("storage: begin: %w", mapError(tx.Error))
 	}
+	ctx = context.WithValue(ctx, afterCommitKey{}, &afterCommit{})
 	return context.WithValue(ctx, txKey{}, tx), nil
 }
 
@@ -37,7 +49,33 @@ func (s *Store) Commit(ctx context.Context) error {
 	if err := tx.Commit().Error; err != nil {
 		return fmt.Errorf("storage: commit: %w", mapError(err))
 	}
+	if ac, ok := ctx.Value(afterCommitKey{}).(*afterCommit); ok {
+		ac.mu.Lock()
+		fns := ac.fns
+		ac.fns, ac.committed = nil, true
+		ac.mu.Unlock()
+		for _, fn := range fns {
+			fn()
+		}
+	}
 	return nil
+}
+
+// AfterCommit runs fn once the transaction carried by ctx commits, or at
+// once when ctx carries none (or one that already committed); a transaction
+// that rolls back never runs it. fn runs on the committing goroutine: it must
+// be quick (signal, never wait).
+func (s *Store) AfterCommit(ctx context.Context, fn func()) {
+	if ac, ok := ctx.Value(afterCommitKey{}).(*afterCommit); ok {
+		ac.mu.Lock()
+		if !ac.committed {
+			ac.fns = append(ac.fns, fn)
+			ac.mu.Unlock()
+			return
+		}
+		ac.mu.Unlock()
+	}
+	fn()
 }
 
 // Rollback aborts the transaction carried by ctx. Rolling back a transaction

@@ -14,5 +14,11 @@
 // language (English when the catalogue lacks it), and Set.Language picks the
 // language from OpenID Connect's ui_locales, else Accept-Language.
 //
+// Emails are rendered from mail/<kind>.html (html/template) and
+// mail/<kind>.txt (text/template) inside mail/layout.html and layout.txt, in
+// the pages' colours with inline styles (mail clients drop <style>), every
+// word from the catalogues' mail.* keys (locales/<lang>.mail.json): see
+// Set.Mail. An operator overrides them as mail/<file> in templates.dir.
+//
 // This package renders; it holds no logic beyond rendering.
 package templates

@@ -51,6 +51,8 @@ func TestCataloguesAreComplete(t *testing.T) {
 	pages, _ := filepath.Glob("pages/*.html")
 	more, _ := filepath.Glob("*/*/*.html") // pages/<part>/, mail/<kind>/…
 	pages = append(pages, more...)
+	mails, _ := filepath.Glob("mail/*.*") // mail/<kind>.html and .txt
+	pages = append(pages, mails...)
 	used := regexp.MustCompile(`\.T "([^"]+)"`)
 	n := 0
 	for _, p := range pages {

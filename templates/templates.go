@@ -11,7 +11,7 @@ import (
 	"strings"
 )
 
-//go:embed pages/*.html locales
+//go:embed pages/*.html locales mail
 var embedded embed.FS
 
 // layoutFile wraps every page; it calls the page's "content" template.
@@ -29,6 +29,7 @@ type Options struct {
 // rendering.
 type Set struct {
 	pages map[string]*template.Template
+	mails mails
 	messages
 }
 
@@ -119,7 +120,11 @@ func New(o Options) (*Set, error) {
 			return nil, fmt.Errorf("templates: %s: %w", name, err)
 		}
 	}
-	s := &Set{pages: map[string]*template.Template{}, messages: msgs}
+	ms, err := loadMails(read)
+	if err != nil {
+		return nil, err
+	}
+	s := &Set{pages: map[string]*template.Template{}, mails: ms, messages: msgs}
 	for _, e := range entries {
 		name := e.Name()
 		if name == layoutFile || strings.HasPrefix(name, "_") || !strings.HasSuffix(name, ".html") {

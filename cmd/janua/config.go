@@ -51,6 +51,8 @@ type Config struct {
 	Signup   SignupConfig   `yaml:"signup"`
 	Sessions SessionsConfig `yaml:"sessions"`
 	Login    LoginConfig    `yaml:"login"`
+	// Mail is how the messages sign-in sends are delivered (config_mail.go).
+	Mail MailConfig `yaml:"mail"`
 }
 
 // HTTPConfig is the listener.
@@ -180,6 +182,7 @@ func defaultConfig() Config {
 			LockoutFailures: 5, LockoutWindow: 15 * time.Minute, LockoutDuration: 15 * time.Minute,
 			ReauthWindow: 10 * time.Minute,
 			EmailSignIn:  true, EmailTokenTTL: 15 * time.Minute, EmailSendLimit: 5, EmailIPSendLimit: 20, EmailSendWindow: time.Hour},
+		Mail: defaultMailConfig(),
 	}
 }
 
@@ -242,6 +245,16 @@ func settings(c *Config) []setting {
 		{"login.email_send_limit", "JANUA_LOGIN_EMAIL_SEND_LIMIT", "", "messages (sign-in, reset, verification) one address may receive per window", false, &c.Login.EmailSendLimit},
 		{"login.email_ip_send_limit", "JANUA_LOGIN_EMAIL_IP_SEND_LIMIT", "", "messages one IP may cause per window", false, &c.Login.EmailIPSendLimit},
 		{"login.email_send_window", "JANUA_LOGIN_EMAIL_SEND_WINDOW", "", "window of the email send limits", false, &c.Login.EmailSendWindow},
+		{"mail.from", "JANUA_MAIL_FROM", "", "sender address of Janua's mail (required with mail.smtp_host)", false, &c.Mail.From},
+		{"mail.from_name", "JANUA_MAIL_FROM_NAME", "", "sender display name", false, &c.Mail.FromName},
+		{"mail.smtp_host", "JANUA_SMTP_HOST", "", "SMTP server (required in production; without it development keeps mail at /dev/mailbox)", false, &c.Mail.SMTPHost},
+		{"mail.smtp_port", "JANUA_SMTP_PORT", "", "SMTP port (0: 587 for starttls, 465 for tls, 25 for none)", false, &c.Mail.SMTPPort},
+		{"mail.smtp_username", "JANUA_SMTP_USERNAME", "", "SMTP AUTH user name (empty: no AUTH)", false, &c.Mail.SMTPUsername},
+		{"mail.smtp_password", "JANUA_SMTP_PASSWORD", "", "SMTP AUTH password", true, &c.Mail.SMTPPassword},
+		{"mail.smtp_tls", "JANUA_SMTP_TLS", "", "starttls (required, not opportunistic), tls (implicit, port 465) or none (loopback host only)", false, &c.Mail.SMTPTLS},
+		{"mail.smtp_timeout", "JANUA_SMTP_TIMEOUT", "", "how long one delivery may take, connecting included", false, &c.Mail.SMTPTimeout},
+		{"mail.max_attempts", "JANUA_MAIL_MAX_ATTEMPTS", "", "delivery attempts before a message is given up (backoff 30s doubling, at most 1h)", false, &c.Mail.MaxAttempts},
+		{"mail.retention", "JANUA_MAIL_RETENTION", "", "how long sent and undeliverable messages stay in the outbox (their links and codes are erased at once)", false, &c.Mail.Retention},
 	}
 }
 
@@ -529,6 +542,7 @@ func (c *Config) validate() problems {
 		}
 	}
 	p = append(p, c.validateLogin()...)
+	p = append(p, c.validateMail()...)
 	if c.production() {
 		if c.Secret == "" {
 			p.add("secret: JANUA_SECRET (or JANUA_SECRET_FILE) is required in production")

@@ -117,7 +117,8 @@ func TestConfigValidation(t *testing.T) {
 		{"production short secret", map[string]string{"JANUA_ENV": "production", "JANUA_SECRET": "short",
 			"JANUA_ISSUER": "https://id.example.com", "JANUA_DATABASE_URL": "postgres://db/janua"}, []string{"at least 32"}},
 		{"production done right", map[string]string{"JANUA_ENV": "production", "JANUA_SECRET": strings.Repeat("k", 40),
-			"JANUA_ISSUER": "https://id.example.com", "JANUA_DATABASE_URL": "postgres://db/janua"}, nil},
+			"JANUA_ISSUER": "https://id.example.com", "JANUA_DATABASE_URL": "postgres://db/janua",
+			"JANUA_SMTP_HOST": "smtp.example.com", "JANUA_MAIL_FROM": "no-reply@example.com"}, nil},
 		{"trusted proxies list", map[string]string{"JANUA_TRUSTED_PROXIES": "10.0.0.0/8, 127.0.0.1 ,::1"}, nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -330,7 +330,7 @@ func TestHandOffContract(t *testing.T) {
 		t.Fatalf("flow parameter: login %q, consent %q, oidc %q", login.FlowParam, consent.FlowParam, oidc.FlowParam)
 	}
 	s := newInteractionServer(t, serverOptions{})
-	ia, err := newInteraction(s.cfg, slog.New(slog.DiscardHandler), s.store, s.hot, mustTemplates(t))
+	ia, err := newInteraction(s.cfg, slog.New(slog.DiscardHandler), s.store, s.hot, mustTemplates(t), nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -12,6 +12,7 @@ import (
 	"github.com/madfam-org/janua/consent"
 	"github.com/madfam-org/janua/directory"
 	"github.com/madfam-org/janua/login"
+	"github.com/madfam-org/janua/mail"
 	"github.com/madfam-org/janua/oidc"
 	"github.com/madfam-org/janua/storage"
 	"github.com/madfam-org/janua/templates"
@@ -37,8 +38,9 @@ var (
 	_ consent.SignedIn   = (*login.Sessions)(nil)
 )
 
-// newInteraction builds login and consent from the configuration.
-func newInteraction(c Config, log *slog.Logger, store *storage.Store, hot storage.HotState, set *templates.Set) (*interaction, error) {
+// newInteraction builds login and consent from the configuration; queue
+// takes the mail sign-in sends.
+func newInteraction(c Config, log *slog.Logger, store *storage.Store, hot storage.HotState, set *templates.Set, queue mail.Queue) (*interaction, error) {
 	sec, err := secret(c, log)
 	if err != nil {
 		return nil, err
@@ -82,6 +84,7 @@ func newInteraction(c Config, log *slog.Logger, store *storage.Store, hot storag
 		EmailLimits:         emailLimits(c.Login),
 		LoginPath:           oidc.LoginPath,
 		ResumePath:          oidc.ResumePath,
+		Mail:                queue,
 		Log:                 log,
 	})
 	ia.consent = consent.New(store, consent.Options{
@@ -109,8 +112,8 @@ func (ia *interaction) authenticator() oidc.Authenticator { return ssoSessions{i
 func (ia *interaction) consentGate() oidc.ConsentGate { return ia.gate }
 
 // mountInteraction builds login and consent and mounts their pages on e.
-func mountInteraction(e *echo.Echo, c Config, log *slog.Logger, store *storage.Store, hot storage.HotState, set *templates.Set) (*interaction, error) {
-	ia, err := newInteraction(c, log, store, hot, set)
+func mountInteraction(e *echo.Echo, c Config, log *slog.Logger, store *storage.Store, hot storage.HotState, set *templates.Set, queue mail.Queue) (*interaction, error) {
+	ia, err := newInteraction(c, log, store, hot, set, queue)
 	if err != nil {
 		return nil, err
 	}

@@ -75,11 +75,11 @@ func (a *app) serve(ctx context.Context, c Config) error {
 
 	gcCtx, stopGC := context.WithCancel(ctx)
 	defer stopGC()
-	go store.RunGC(gcCtx, c.GC.Interval, storage.GCOptions{AuditRetention: c.GC.AuditRetention})
+	go store.RunGC(gcCtx, c.GC.Interval, storage.GCOptions{AuditRetention: c.GC.AuditRetention, MailRetention: c.Mail.Retention})
 
 	a.banner(c, store.Describe(), hotDesc, ln.Addr().String(), time.Since(started))
 	log.Info("janua ready", "addr", ln.Addr().String(), "issuer", c.Issuer, "database", store.Describe(),
-		"hot_state", hotDesc, "env", c.Env, "version", version, "startup", time.Since(started).Round(time.Millisecond))
+		"hot_state", hotDesc, "mail", describeMail(c), "env", c.Env, "version", version, "startup", time.Since(started).Round(time.Millisecond))
 
 	if a.onReady != nil {
 		a.onReady(ln.Addr().String())
@@ -136,7 +136,15 @@ func (a *app) newServer(ctx context.Context, c Config, log *slog.Logger, store *
 	e.GET("/", func(ctx echo.Context) error {
 		return pg.render(ctx, http.StatusOK, "home", "Sign-in service", struct{ Issuer string }{c.Issuer})
 	})
-	ia, err := mountInteraction(e, c, log, store, hot, set)
+	outbox, mailbox, err := newMail(c, log, store, set)
+	if err != nil {
+		return nil, err
+	}
+	if mailbox != nil {
+		mailbox.Routes(e) // development only: /dev/mailbox is a 404 otherwise
+	}
+	go outbox.Run(ctx)
+	ia, err := mountInteraction(e, c, log, store, hot, set, outbox)
 	if err != nil {
 		return nil, err
 	}
@@ -179,6 +187,7 @@ func (a *app) banner(c Config, db, hot, addr string, took time.Duration) {
 	fmt.Fprintf(w, "  Listening  %s\n", addr)
 	fmt.Fprintf(w, "  Database   %s\n", db)
 	fmt.Fprintf(w, "  Hot state  %s\n", hot)
+	fmt.Fprintf(w, "  Mail       %s\n", describeMail(c))
 	fmt.Fprintf(w, "  Health     %s/health/ready\n", strings.TrimSuffix(c.Issuer, "/"))
 	iss := strings.TrimSuffix(c.Issuer, "/")
 	fmt.Fprintf(w, "  Discovery  %s/.well-known/openid-configuration\n\n", iss)

@@ -102,6 +102,7 @@ func Run(t *testing.T, b Backend) {
 		{"EmailTokens", testEmailTokens},
 		{"KnownBrowsers", testKnownBrowsers},
 		{"RevokeUserOAuth2Tokens", testRevokeUserOAuth2Tokens},
+		{"MailOutbox", testMailOutbox},
 	} {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, b) })
 	}

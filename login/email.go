@@ -37,6 +37,28 @@ type EmailLimits struct {
 	Window     time.Duration
 }
 
+// evenTime is the least time the account-dependent part of the forms that
+// must not tell whether an address has an account (sign-in link, password
+// reset) takes. Both paths do the same database work but one also queues a
+// message, and the outbox wakes its worker on commit: a few hundred
+// microseconds apart, which a timing attacker could average out. Waiting
+// until evenTime has passed since that part began makes both answers leave
+// at the same moment (the work stays well under it: a few milliseconds).
+const evenTime = 50 * time.Millisecond
+
+// evenOut waits until evenTime has passed since start (real time: the
+// wait is the point), or the request ends.
+func evenOut(c echo.Context, start time.Time) {
+	if d := evenTime - time.Since(start); d > 0 {
+		t := time.NewTimer(d)
+		defer t.Stop()
+		select {
+		case <-t.C:
+		case <-c.Request().Context().Done():
+		}
+	}
+}
+
 // DefaultEmailLimits: 5 messages an hour to one address, 20 an hour caused
 // by one IP address.
 func DefaultEmailLimits() EmailLimits {

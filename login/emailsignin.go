@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/labstack/echo/v4"
 
@@ -91,6 +92,7 @@ func (p *Pages) submitEmailSignIn(c echo.Context) error {
 		retryAfter(c, wait)
 		return fail(http.StatusTooManyRequests, p.waitMessage(lang, wait))
 	}
+	start := time.Now()
 	u, err := p.mailRecipient(ctx, v.Email)
 	if err != nil {
 		return err
@@ -108,6 +110,7 @@ func (p *Pages) submitEmailSignIn(c echo.Context) error {
 	if err := p.savePendingEmail(ctx, row.ID, ep); err != nil {
 		return err
 	}
+	evenOut(c, start)
 	v.ID = row.ID
 	return p.render(c, http.StatusOK, "email_sent", lang, "email.sent_title", v)
 }

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"time"
 
 	"github.com/labstack/echo/v4"
 
@@ -77,6 +78,7 @@ func (p *Pages) submitReset(c echo.Context) error {
 		retryAfter(c, wait)
 		return fail(http.StatusTooManyRequests, p.waitMessage(lang, wait))
 	}
+	start := time.Now()
 	u, err := p.mailRecipient(ctx, v.Email)
 	if err != nil {
 		return err
@@ -94,6 +96,7 @@ func (p *Pages) submitReset(c echo.Context) error {
 	if err := p.savePendingEmail(ctx, row.ID, ep); err != nil {
 		return err
 	}
+	evenOut(c, start)
 	v.Sent = true
 	return p.render(c, http.StatusOK, "reset_request", lang, "reset.title", v)
 }

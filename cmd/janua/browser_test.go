@@ -488,3 +488,74 @@ func TestBrowserPages(t *testing.T) {
 	})
 	t.Logf("browser tests took %v; screenshots in %s", time.Since(started).Round(time.Millisecond), shots)
 }
+
+// Sign-in by email in Chromium, from a real authorization request: the
+// sign-in page's "Email me a sign-in link" with the address typed, the
+// message delivered to a real SMTP server, its link opened in the same
+// browser (the flow completes with amr ["otp"]) and in another one (a
+// confirmation page, and nothing signed in).
+func TestBrowserMagicLink(t *testing.T) {
+	path := chromiumPath(t)
+	mc := newMailCatcher(t)
+	s := newInteractionServer(t, serverOptions{config: mc.configure, routes: func(e *echo.Echo) { e.GET(browserCallback, callbackResult) }})
+	if err := s.store.CreateClient(context.Background(), &storage.Client{ID: "app", Name: "Example App", Public: true,
+		TokenEndpointAuthMethod: "none", RedirectURIs: []string{s.URL + browserCallback}, GrantTypes: []string{"authorization_code"},
+		ResponseTypes: []string{"code"}, Scopes: []string{"openid", "email"}}); err != nil {
+		t.Fatal(err)
+	}
+	s.user("ana@example.com", false)
+	shots := os.Getenv("JANUA_TEST_SCREENSHOTS")
+	if shots == "" {
+		shots = t.TempDir()
+	}
+	alloc, cancelAlloc := chromedp.NewExecAllocator(context.Background(),
+		chromedp.ExecPath(path), chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU, chromedp.NoFirstRun,
+		chromedp.NoDefaultBrowserCheck, chromedp.UserDataDir(t.TempDir()),
+		chromedp.Flag("disable-background-networking", true), chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true), chromedp.Flag("disable-dev-shm-usage", true), chromedp.WindowSize(1280, 900))
+	defer cancelAlloc()
+	browser, cancelBrowser := chromedp.NewContext(alloc)
+	defer cancelBrowser()
+	if err := chromedp.Do(browser); err != nil {
+		t.Fatalf("starting %s: %v", path, err)
+	}
+	bt := &browserTest{s: s, browser: browser, shots: shots}
+
+	tb := bt.tab(t)
+	ch := tb.startFlow("app", url.Values{"scope": {"openid email"}})
+	tb.do(chromedp.SendKeys(chromedp.CSS("#email"), "ana@example.com"), chromedp.Click(chromedp.CSS("#email-link")),
+		chromedp.WaitVisible(chromedp.CSS("#email-code-form")))
+	if a := tb.active(); a != "code" {
+		t.Errorf("focus on the check-your-email page: %q, want code", a)
+	}
+	tb.shoot("email-sent")
+	link := mc.next(t, "ana@example.com", kindMagicLink).link(t)
+
+	// Another browser: a question, not a sign-in.
+	other := bt.tab(t)
+	other.do(chromedp.Navigate(link), chromedp.WaitVisible(chromedp.CSS("#email-confirm-form")))
+	if e := other.text("#confirm-email"); e != "ana@example.com" {
+		t.Fatalf("confirmation page names %q", e)
+	}
+	other.shoot("email-confirm")
+	if f := s.flow(ch); f.State != storage.FlowCreated {
+		t.Fatalf("the flow moved on in another browser: %s", f.State)
+	}
+
+	// The same browser: the flow goes on to consent and back to the app.
+	tb.do(chromedp.Navigate(link), chromedp.WaitVisible(chromedp.CSS("#consent-form")))
+	tb.do(chromedp.Click(chromedp.CSS("#allow")), chromedp.WaitVisible(chromedp.CSS("#result")))
+	if r := tb.text("#result"); r != "completed" {
+		t.Fatalf("after the link: %q", r)
+	}
+	f, err := s.store.GetFlow(context.Background(), storage.FlowID(ch))
+	if err != nil || f.State != storage.FlowCompleted || len(f.AMR) != 1 || f.AMR[0] != "otp" || f.ACR != "1" {
+		t.Fatalf("flow %+v %v, want completed with amr [otp] and acr 1", f, err)
+	}
+	// The confirmation in the other browser now fails: the link is spent.
+	other.do(chromedp.Click(chromedp.CSS("#confirm")), chromedp.WaitVisible(chromedp.CSS("#error-message")))
+	other.expectStatus(http.StatusBadRequest)
+	if msg := other.text("#error-message"); !strings.Contains(msg, "already used") {
+		t.Fatalf("spent link: %q", msg)
+	}
+}

@@ -137,4 +137,3 @@ func BenchmarkEmailLinkSend(b *testing.B) {
 	}
 	reportCPU(b, start)
 }
-

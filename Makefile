@@ -43,8 +43,16 @@ screenshots: ## Regenerate docs/screenshots (every page, desktop and phone, head
 	JANUA_TEST_SCREENSHOTS=$(CURDIR)/docs/screenshots $(GO) test -count=1 -run TestBrowserPages ./cmd/janua
 
 .PHONY: bench
-bench: ## Go benchmarks of the hot paths
+bench: ## Go benchmarks, then janua-load on SQLite and on PostgreSQL + Redis: writes docs/performance.md (~10 min)
+	bash bench/run.sh
+
+.PHONY: bench-go
+bench-go: ## Go benchmarks of the hot paths only
 	$(GO) test -run '^$$' -bench . -benchmem -count=1 ./...
+
+.PHONY: build-load
+build-load: ## Build bin/janua-load, the load tool
+	CGO_ENABLED=0 $(GO) build -trimpath -o bin/janua-load ./cmd/janua-load
 
 .PHONY: clean
 clean: ## Remove build output (not ./data)

@@ -36,3 +36,13 @@ func auditEvent(c echo.Context, typ, outcome, userID, clientID string, details m
 		Details:   details,
 	}
 }
+
+// The audit events of second factors (TOTP, backup codes). Details carry
+// the method ("totp", "backup"), never a code or a secret.
+const (
+	auditFactorSucceeded    = "login.factor_succeeded" // details.method (backup: details.remaining)
+	auditFactorEnrolled     = "mfa.enrolled"           // details.method
+	auditFactorEnrolFailed  = "mfa.enrol_failed"       // details.method, details.reason
+	auditFactorRemoved      = "mfa.removed"            // details.method; a refusal is a failure with details.reason
+	auditBackupCodesCreated = "mfa.backup_codes"       // details.count, details.reason: enrolment, regenerated
+)

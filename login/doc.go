@@ -29,6 +29,12 @@
 //     verification, password change. newsignin.go: the alert mailed when a
 //     user signs in from a browser they never used. Every message is queued
 //     (Options.Mail) in the transaction that creates its token.
+//   - totp.go, totpenrol.go: authenticator apps (RFC 6238 with pquerna/otp)
+//     as a second factor: enrolment with a server-drawn QR code, a secret
+//     sealed at rest, each time step accepted once; backupcode.go: ten
+//     single-use backup codes, keyed hashes only; codepage.go: the page of
+//     codes shown once, and change notices queued in the change's
+//     transaction.
 //   - throttle.go: per-IP rate limits and per-account lockout in the shared
 //     hot state, counted for unknown emails too so nothing reveals which
 //     accounts exist.

@@ -89,8 +89,10 @@ func (v factorView) Offers(id string) bool { return slices.Contains(v.Offered, i
 func (v factorView) Enrols(id string) bool { return slices.Contains(v.Enrol, id) }
 
 // needsSecondFactor reports whether a sign-in of u with methods amr must
-// go on to a second factor: the user enrolled one, the server requires
-// one for everyone, or the flow requires a class amr does not reach.
+// go on to a second factor: the user enrolled a standalone one (backup
+// codes alone do not count: they only back up another), the server
+// requires one for everyone, or the flow requires a class amr does not
+// reach.
 func (p *Pages) needsSecondFactor(ctx context.Context, fr *flowRequest, userID string, amr []string) (bool, error) {
 	if acrOf(amr) != ACRPassword {
 		return false, nil // the first factor was already multi-factor (a passkey with user verification)
@@ -99,7 +101,7 @@ func (p *Pages) needsSecondFactor(ctx context.Context, fr *flowRequest, userID s
 		return true, nil
 	}
 	ids, err := p.enrolledFactors(ctx, userID)
-	return len(ids) > 0, err
+	return p.hasStandaloneFactor(ids), err
 }
 
 // enrolledFactors lists the methods userID has enrolled, standalone ones

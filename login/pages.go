@@ -54,6 +54,9 @@ type Options struct {
 	EmailSignIn   bool
 	EmailTokenTTL time.Duration
 	EmailLimits   EmailLimits
+	// TOTPIssuer names Janua in authenticator apps (the otpauth:// issuer);
+	// "Janua" when empty.
+	TOTPIssuer string
 	// LoginPath is where the sign-in page is mounted (oidc.LoginPath);
 	// ResumePath is where a browser goes back with its flow (oidc.ResumePath).
 	LoginPath, ResumePath string
@@ -86,7 +89,9 @@ func New(store Store, o Options) *Pages {
 		o.ReauthWindow = DefaultReauthWindow
 	}
 	o.EmailTokenTTL, o.EmailLimits = emailDefaults(o.EmailTokenTTL, o.EmailLimits)
-	return &Pages{store: store, o: o, throttle: throttle{hot: o.HotState, l: o.Limits, now: o.Now}}
+	p := &Pages{store: store, o: o, throttle: throttle{hot: o.HotState, l: o.Limits, now: o.Now}}
+	p.factors = append(p.factors, totpFactor{p}, backupFactor{p})
+	return p
 }
 
 // flowRequest is the flow a page serves: its challenge, the stored flow and

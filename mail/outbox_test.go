@@ -378,3 +378,19 @@ func TestEnqueueChecks(t *testing.T) {
 		t.Fatalf("outbox %v, want only the valid message", counts)
 	}
 }
+
+// Every kind of message has its templates, and nothing else does.
+func TestEveryKindHasTemplates(t *testing.T) {
+	set, err := templates.New(templates.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range mail.Kinds() {
+		if !set.HasMail(k) {
+			t.Errorf("no templates for %s", k)
+		}
+	}
+	if set.HasMail("layout") || len(mail.Kinds()) != 7 {
+		t.Errorf("kinds %v", mail.Kinds())
+	}
+}

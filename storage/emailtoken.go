@@ -103,7 +103,7 @@ func (s *Store) CreateEmailToken(ctx context.Context, t *EmailToken, token, code
 		t.TokenHash = &h
 	}
 	if code != "" {
-		h := s.codeHash(t.ID, code)
+		h := s.emailCodeHash(t.ID, code)
 		t.CodeHash = &h
 	}
 	now := s.now()
@@ -147,7 +147,7 @@ func (s *Store) ConsumeEmailToken(ctx context.Context, purpose EmailTokenPurpose
 func (s *Store) ConsumeEmailCode(ctx context.Context, id, code, flowID, browser string) (t *EmailToken, attemptsLeft int, err error) {
 	now := s.now()
 	t, err = s.consumeEmailToken(ctx, "id = ? AND code_hash = ? AND flow_id = ? AND browser = ?", now,
-		id, s.codeHash(id, code), flowID, browser)
+		id, s.emailCodeHash(id, code), flowID, browser)
 	if err == nil {
 		return t, 0, nil
 	}
@@ -238,20 +238,20 @@ func tokenHash(token string) string {
 	return hex.EncodeToString(sum[:])
 }
 
-// codeHash is the stored form of row id's short code: HMAC-SHA256 under the
+// emailCodeHash is the stored form of row id's short code: HMAC-SHA256 under the
 // store's code key, over the row ID and the code, so the same code in two
 // rows hashes apart.
-func (s *Store) codeHash(id, code string) string {
-	m := hmac.New(sha256.New, s.codeKey)
+func (s *Store) emailCodeHash(id, code string) string {
+	m := hmac.New(sha256.New, s.mailKey)
 	m.Write([]byte(id))
 	m.Write([]byte{0})
 	m.Write([]byte(code))
 	return hex.EncodeToString(m.Sum(nil))
 }
 
-// deriveCodeKey derives the key of codeHash from the key-encryption secret
+// newEmailCodeKey derives the key of emailCodeHash from the key-encryption secret
 // (HKDF-SHA256, RFC 5869, apart from the sealing key by its info).
-func deriveCodeKey(secret []byte) []byte {
+func newEmailCodeKey(secret []byte) []byte {
 	key, err := hkdf.Key(sha256.New, secret, []byte("janua storage"), "email code mac v1", 32)
 	if err != nil {
 		panic(fmt.Sprintf("storage: hkdf: %v", err))

@@ -205,10 +205,22 @@ func expiry(kind oauth2Kind, sess fosite.Session, now time.Time) time.Time {
 // request must name its client (a foreign key: deleting the client deletes
 // its rows) and carry a request ID, the family that revocation acts on.
 func (s *Store) createOAuth2Session(ctx context.Context, kind oauth2Kind, signature, accessSignature string, req fosite.Requester) error {
-	if req == nil || req.GetClient() == nil || req.GetID() == "" || signature == "" {
-		return fmt.Errorf("storage: create %s: a signature, a request ID and a client are required", kind.noun())
+	row, err := newOAuth2Row(kind, signature, accessSignature, req, s.now())
+	if err != nil {
+		return err
 	}
-	now := s.now()
+	if err := s.db(ctx).Create(&row).Error; err != nil {
+		return oauth2Error("create "+kind.noun(), err)
+	}
+	return nil
+}
+
+// newOAuth2Row is the row createOAuth2Session writes (and the bulk insert
+// of seed.go, so seeded rows are exactly what the server writes).
+func newOAuth2Row(kind oauth2Kind, signature, accessSignature string, req fosite.Requester, now time.Time) (oauth2Session, error) {
+	if req == nil || req.GetClient() == nil || req.GetID() == "" || signature == "" {
+		return oauth2Session{}, fmt.Errorf("storage: create %s: a signature, a request ID and a client are required", kind.noun())
+	}
 	sess := req.GetSession()
 	row := oauth2Session{
 		Kind:              string(kind),
@@ -235,14 +247,11 @@ func (s *Store) createOAuth2Session(ctx context.Context, kind oauth2Kind, signat
 		row.Subject = sess.GetSubject()
 		b, err := json.Marshal(sess)
 		if err != nil {
-			return fmt.Errorf("storage: create %s: encode session: %w", kind.noun(), err)
+			return oauth2Session{}, fmt.Errorf("storage: create %s: encode session: %w", kind.noun(), err)
 		}
 		row.Session = string(b)
 	}
-	if err := s.db(ctx).Create(&row).Error; err != nil {
-		return oauth2Error("create "+kind.noun(), err)
-	}
-	return nil
+	return row, nil
 }
 
 // getOAuth2Session loads the row and its client in one statement and fills

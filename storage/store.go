@@ -43,8 +43,11 @@ type Store struct {
 	clock   func() time.Time
 	seal    *sealer
 	dbURL   DatabaseURL
-	// codeKey keys the hashes of mailed short codes (emailtoken.go).
+	// codeKey keys the HMAC of backup codes (backupcode.go).
 	codeKey []byte
+	stats   *statementCounter
+	// mailKey keys the hashes of mailed short codes (emailtoken.go).
+	mailKey []byte
 }
 
 // Open connects to the database named by opts.URL. It does not migrate:
@@ -80,6 +83,10 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("storage: open %s: %w", db.Redacted(), err)
 	}
+	stats := &statementCounter{}
+	if err := stats.register(gdb); err != nil {
+		return nil, fmt.Errorf("storage: statement counter: %w", err)
+	}
 	sqlDB, err := gdb.DB()
 	if err != nil {
 		return nil, fmt.Errorf("storage: %w", err)
@@ -103,7 +110,9 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 		clock:   clock,
 		seal:    newSealer(opts.Secret),
 		dbURL:   db,
-		codeKey: deriveCodeKey(opts.Secret),
+		codeKey: newCodeKey(opts.Secret),
+		stats:   stats,
+		mailKey: newEmailCodeKey(opts.Secret),
 	}, nil
 }
 

@@ -32,6 +32,7 @@ func (s *Store) BeginTX(ctx context.Context) (context.Context, error) {
 	if _, ok := ctx.Value(txKey{}).(*gorm.DB); ok {
 		return ctx, errors.New("storage: transaction already open in this context")
 	}
+	s.stats.add(StatementBegin)
 	tx := s.gdb.WithContext(ctx).Begin()
 	if tx.Error != nil {
 		return ctx, fmt.Errorf("storage: begin: %w", mapError(tx.Error))
@@ -46,6 +47,7 @@ func (s *Store) Commit(ctx context.Context) error {
 	if !ok {
 		return errors.New("storage: commit without a transaction")
 	}
+	s.stats.add(StatementCommit)
 	if err := tx.Commit().Error; err != nil {
 		return fmt.Errorf("storage: commit: %w", mapError(err))
 	}
@@ -85,7 +87,11 @@ func (s *Store) Rollback(ctx context.Context) error {
 	if !ok {
 		return errors.New("storage: rollback without a transaction")
 	}
-	if err := tx.Rollback().Error; err != nil && !isTxDone(err) {
+	err := tx.Rollback().Error
+	if err == nil {
+		s.stats.add(StatementRollback)
+	}
+	if err != nil && !isTxDone(err) {
 		return fmt.Errorf("storage: rollback: %w", err)
 	}
 	return nil

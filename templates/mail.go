@@ -118,8 +118,10 @@ func (s *Set) HasMail(kind string) bool { _, ok := s.mails.html[kind]; return ok
 // from the catalogues' mail.* keys. data may carry, besides the kind's own
 // keys (see package mail), "brand" (the product name, "Janua" when empty)
 // and "issuer" (the service's URL, shown in the footer). The kind
-// mfa_changed names its change by a catalogue key under mail.mfa.; any
-// other key is an error, so a typo never reaches a user as a raw key.
+// mfa_changed names its change by a catalogue key under mail.mfa. (each
+// feature that sends one brings its keys in its own part file, such as
+// locales/en.totp.json); any other key is an error, so a typo never reaches
+// a user as a raw key.
 func (s *Set) Mail(lang, kind string, data map[string]string) (subject, text, html string, err error) {
 	ht, ok := s.mails.html[kind]
 	if !ok {

@@ -33,7 +33,7 @@ func TestMailEveryKind(t *testing.T) {
 		{"password_reset", map[string]string{"url": url, "expires_minutes": "30"}, []string{"30"}},
 		{"password_changed", map[string]string{"time": "2026-11-23 20:58 UTC", "ip": "203.0.113.9"}, []string{"2026-11-23 20:58 UTC", "203.0.113.9"}},
 		{"new_signin", map[string]string{"time": "2026-11-23 20:58 UTC", "ip": "198.51.100.7", "user_agent": "Firefox 140 on Linux", "method": "passkey"}, []string{"198.51.100.7", "Firefox 140 on Linux"}},
-		{"mfa_changed", map[string]string{"change": "mail.mfa.passkey_added", "detail": "YubiKey 5", "time": "t", "ip": "192.0.2.1"}, []string{"YubiKey 5", "192.0.2.1"}},
+		{"mfa_changed", map[string]string{"change": "mail.mfa.totp_added", "detail": "YubiKey 5", "time": "t", "ip": "192.0.2.1"}, []string{"YubiKey 5", "192.0.2.1"}},
 	} {
 		subjects := map[string]string{}
 		for _, lang := range []string{"en", "es"} {

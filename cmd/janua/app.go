@@ -58,6 +58,7 @@ func (a *app) execute(ctx context.Context, args []string) error {
 		a.usersCmd(),
 		a.clientsCmd(),
 		a.keysCmd(),
+		a.seedCmd(),
 		a.configCmd(),
 		a.versionCmd(),
 	)

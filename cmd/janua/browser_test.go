@@ -24,6 +24,7 @@ import (
 	"github.com/labstack/echo/v4"
 	"golang.org/x/oauth2"
 
+	"github.com/madfam-org/janua/login"
 	"github.com/madfam-org/janua/oidc"
 	"github.com/madfam-org/janua/storage"
 )
@@ -489,6 +490,91 @@ func TestBrowserPages(t *testing.T) {
 	t.Logf("browser tests took %v; screenshots in %s", time.Since(started).Round(time.Millisecond), shots)
 }
 
+// An authenticator app in Chromium: set up from the security page (the
+// server-drawn QR code shows; the code is computed by pquerna/otp from the
+// secret the page shows), backup codes shown once, then a real
+// authorization request of a go-oidc RP signs in with the password and a
+// code from the app, back at the RP's redirect URI with acr "mfa".
+func TestBrowserTOTP(t *testing.T) {
+	path := chromiumPath(t)
+	const callbackPage = `<!doctype html><html lang="en"><link rel="icon" href="data:,"><title>Example App</title><p id="callback">Back at the app</p></html>`
+	s := newInteractionServer(t, serverOptions{routes: func(e *echo.Echo) {
+		e.GET("/test/callback", func(c echo.Context) error { return c.HTML(http.StatusOK, callbackPage) })
+	}})
+	u := s.user("ana@example.com", false)
+	o := discover(t, &op{interactionServer: s, email: u.Email, userID: u.ID})
+	c := o.register(t, oidc.ClientSpec{Name: "Example App", FirstParty: true, RedirectURIs: []string{s.URL + "/test/callback"}})
+	rp := o.goRP(t, c)
+	shots := os.Getenv("JANUA_TEST_SCREENSHOTS")
+	if shots == "" {
+		shots = t.TempDir()
+	}
+	bt := &browserTest{s: s, browser: launchChromium(t, path), shots: shots}
+	tb := bt.tab(t)
+
+	// Sign in to the account pages and set the app up.
+	tb.open(oidc.LoginPath, "#login-form")
+	tb.do(chromedp.SendKeys(chromedp.CSS("#email"), o.email), chromedp.SendKeys(chromedp.CSS("#password"), testPassword),
+		chromedp.Click(chromedp.CSS("#submit")), chromedp.WaitVisible(chromedp.CSS("#account-email")))
+	tb.open(login.SecurityPath, "#totp-setup")
+	tb.do(chromedp.Click(chromedp.CSS("#totp-setup")), chromedp.WaitVisible(chromedp.CSS("#totp-secret")))
+	if w := eval(tb, chromedp.Evaluate[int64](`document.getElementById('totp-qr').naturalWidth`)); w != 200 {
+		t.Fatalf("the QR code image did not load (natural width %d)", w)
+	}
+	tb.shoot("totp-enrol")
+	app := &authApp{t: t, secret: strings.ReplaceAll(tb.text("#totp-secret"), " ", "")}
+	if a := tb.active(); a != "totp-code" {
+		t.Errorf("focus on the set-up page: %q, want totp-code", a)
+	}
+	tb.do(chromedp.SendKeys(chromedp.CSS("#totp-code"), app.next()), chromedp.Click(chromedp.CSS("#totp-confirm")),
+		chromedp.WaitVisible(chromedp.CSS("#backup-codes")))
+	if n := eval(tb, chromedp.Evaluate[int64](`document.querySelectorAll('#backup-codes li').length`)); n != 10 {
+		t.Fatalf("%d backup codes shown", n)
+	}
+	tb.shoot("totp-backup-codes")
+	tb.do(chromedp.Click(chromedp.CSS("#continue")), chromedp.WaitVisible(chromedp.CSS("#totp-status")))
+	if st := tb.text("#totp-status"); !strings.HasPrefix(st, "On since") {
+		t.Fatalf("security page: %q", st)
+	}
+	tb.shoot("security-totp")
+
+	// A real authorization request: password, then the app's code.
+	authURL, state, nonce, verifier := rp.authURL(oauth2.SetAuthURLParam("prompt", "login"))
+	tb.do(chromedp.Navigate(authURL), chromedp.WaitVisible(chromedp.CSS("#login-form")))
+	tb.do(chromedp.SendKeys(chromedp.CSS("#email"), o.email), chromedp.SendKeys(chromedp.CSS("#password"), testPassword),
+		chromedp.Click(chromedp.CSS("#submit")), chromedp.WaitVisible(chromedp.CSS("#totp-form")))
+	if a := tb.active(); a != "totp-code" {
+		t.Errorf("focus on the second-factor step: %q, want totp-code", a)
+	}
+	tb.shoot("factor-totp")
+	tb.do(chromedp.SendKeys(chromedp.CSS("#totp-code"), app.next()), chromedp.Click(chromedp.CSS("#totp-submit")),
+		chromedp.WaitVisible(chromedp.CSS("#callback")))
+	loc, err := url.Parse(eval(tb, chromedp.Location()))
+	if err != nil || loc.Path != "/test/callback" || loc.Query().Get("state") != state || loc.Query().Get("code") == "" {
+		t.Fatalf("the browser is at %v", loc)
+	}
+	checkMFA(t, rp.exchange(loc.Query().Get("code"), nonce, verifier))
+}
+
+// launchChromium starts a headless Chromium for one test.
+func launchChromium(t *testing.T, path string) context.Context {
+	t.Helper()
+	alloc, cancelAlloc := chromedp.NewExecAllocator(context.Background(),
+		chromedp.ExecPath(path), chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU, chromedp.NoFirstRun,
+		chromedp.NoDefaultBrowserCheck, chromedp.UserDataDir(t.TempDir()),
+		chromedp.Flag("disable-background-networking", true), chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true), chromedp.Flag("disable-dev-shm-usage", true),
+		chromedp.Flag("disable-features", "Translate,OptimizationHints,MediaRouter"),
+		chromedp.Flag("hide-scrollbars", true), chromedp.WindowSize(1280, 900))
+	t.Cleanup(cancelAlloc)
+	browser, cancelBrowser := chromedp.NewContext(alloc)
+	t.Cleanup(cancelBrowser)
+	if err := chromedp.Do(browser); err != nil {
+		t.Fatalf("starting %s: %v", path, err)
+	}
+	return browser
+}
+
 // Sign-in by email in Chromium, from a real authorization request: the
 // sign-in page's "Email me a sign-in link" with the address typed, the
 // message delivered to a real SMTP server, its link opened in the same
@@ -508,18 +594,7 @@ func TestBrowserMagicLink(t *testing.T) {
 	if shots == "" {
 		shots = t.TempDir()
 	}
-	alloc, cancelAlloc := chromedp.NewExecAllocator(context.Background(),
-		chromedp.ExecPath(path), chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU, chromedp.NoFirstRun,
-		chromedp.NoDefaultBrowserCheck, chromedp.UserDataDir(t.TempDir()),
-		chromedp.Flag("disable-background-networking", true), chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true), chromedp.Flag("disable-dev-shm-usage", true), chromedp.WindowSize(1280, 900))
-	defer cancelAlloc()
-	browser, cancelBrowser := chromedp.NewContext(alloc)
-	defer cancelBrowser()
-	if err := chromedp.Do(browser); err != nil {
-		t.Fatalf("starting %s: %v", path, err)
-	}
-	bt := &browserTest{s: s, browser: browser, shots: shots}
+	bt := &browserTest{s: s, browser: launchChromium(t, path), shots: shots}
 
 	tb := bt.tab(t)
 	ch := tb.startFlow("app", url.Values{"scope": {"openid email"}})

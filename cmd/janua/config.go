@@ -51,6 +51,7 @@ type Config struct {
 	Signup   SignupConfig   `yaml:"signup"`
 	Sessions SessionsConfig `yaml:"sessions"`
 	Login    LoginConfig    `yaml:"login"`
+	Metrics  MetricsConfig  `yaml:"metrics"`
 	// Mail is how the messages sign-in sends are delivered (config_mail.go).
 	Mail MailConfig `yaml:"mail"`
 }
@@ -156,6 +157,14 @@ type LoginConfig struct {
 	EmailSendLimit   int           `yaml:"email_send_limit"`
 	EmailIPSendLimit int           `yaml:"email_ip_send_limit"`
 	EmailSendWindow  time.Duration `yaml:"email_send_window"`
+	// TOTPIssuer names Janua in authenticator apps; empty: the issuer's host.
+	TOTPIssuer string `yaml:"totp_issuer"`
+}
+
+// MetricsConfig is the Prometheus metrics endpoint (metrics.go): its own
+// listener, off unless Listen is set, so it is never public by accident.
+type MetricsConfig struct {
+	Listen string `yaml:"listen"`
 }
 
 // defaultConfig is the zero-configuration development setup.
@@ -245,6 +254,8 @@ func settings(c *Config) []setting {
 		{"login.email_send_limit", "JANUA_LOGIN_EMAIL_SEND_LIMIT", "", "messages (sign-in, reset, verification) one address may receive per window", false, &c.Login.EmailSendLimit},
 		{"login.email_ip_send_limit", "JANUA_LOGIN_EMAIL_IP_SEND_LIMIT", "", "messages one IP may cause per window", false, &c.Login.EmailIPSendLimit},
 		{"login.email_send_window", "JANUA_LOGIN_EMAIL_SEND_WINDOW", "", "window of the email send limits", false, &c.Login.EmailSendWindow},
+		{"login.totp_issuer", "JANUA_LOGIN_TOTP_ISSUER", "", "the name authenticator apps show for Janua's codes (default: the issuer's host)", false, &c.Login.TOTPIssuer},
+		{"metrics.listen", "JANUA_METRICS_LISTEN", "", "address of the Prometheus /metrics listener, e.g. 127.0.0.1:9464 (default: off)", false, &c.Metrics.Listen},
 		{"mail.from", "JANUA_MAIL_FROM", "", "sender address of Janua's mail (required with mail.smtp_host)", false, &c.Mail.From},
 		{"mail.from_name", "JANUA_MAIL_FROM_NAME", "", "sender display name", false, &c.Mail.FromName},
 		{"mail.smtp_host", "JANUA_SMTP_HOST", "", "SMTP server (required in production; without it development keeps mail at /dev/mailbox)", false, &c.Mail.SMTPHost},
@@ -542,6 +553,11 @@ func (c *Config) validate() problems {
 		}
 	}
 	p = append(p, c.validateLogin()...)
+	if c.Metrics.Listen != "" {
+		if _, port, err := net.SplitHostPort(c.Metrics.Listen); err != nil || port == "" {
+			p.add("metrics.listen: %q must be host:port or :port", c.Metrics.Listen)
+		}
+	}
 	p = append(p, c.validateMail()...)
 	if c.production() {
 		if c.Secret == "" {

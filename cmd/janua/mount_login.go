@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"strings"
 
 	"github.com/labstack/echo/v4"
@@ -82,6 +83,7 @@ func newInteraction(c Config, log *slog.Logger, store *storage.Store, hot storag
 		EmailSignIn:         c.Login.EmailSignIn,
 		EmailTokenTTL:       c.Login.EmailTokenTTL,
 		EmailLimits:         emailLimits(c.Login),
+		TOTPIssuer:          totpIssuer(c),
 		LoginPath:           oidc.LoginPath,
 		ResumePath:          oidc.ResumePath,
 		Mail:                queue,
@@ -160,4 +162,17 @@ func loginLimits(l LoginConfig) login.Limits {
 // emailLimits are the send limits of mailed sign-in, reset and verification.
 func emailLimits(l LoginConfig) login.EmailLimits {
 	return login.EmailLimits{PerAddress: l.EmailSendLimit, PerIP: l.EmailIPSendLimit, Window: l.EmailSendWindow}
+}
+
+// totpIssuer is the name authenticator apps show for Janua's codes:
+// login.totp_issuer, else the issuer's host (without a port: a colon
+// would split the otpauth:// label).
+func totpIssuer(c Config) string {
+	if c.Login.TOTPIssuer != "" {
+		return c.Login.TOTPIssuer
+	}
+	if u, err := url.Parse(c.Issuer); err == nil && u.Hostname() != "" {
+		return u.Hostname()
+	}
+	return "Janua"
 }

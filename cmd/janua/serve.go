@@ -59,6 +59,9 @@ func (a *app) serve(ctx context.Context, c Config) error {
 	if err != nil {
 		return err
 	}
+	if err := a.serveMetrics(ctx, c, log, store, e); err != nil {
+		return err
+	}
 	ln, err := net.Listen("tcp", c.HTTP.Addr)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", c.HTTP.Addr, err)

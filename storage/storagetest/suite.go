@@ -102,6 +102,8 @@ func Run(t *testing.T, b Backend) {
 		{"EmailTokens", testEmailTokens},
 		{"KnownBrowsers", testKnownBrowsers},
 		{"RevokeUserOAuth2Tokens", testRevokeUserOAuth2Tokens},
+		{"TOTP", testTOTP},
+		{"BackupCodes", testBackupCodes},
 		{"MailOutbox", testMailOutbox},
 	} {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, b) })

@@ -1,0 +1,141 @@
+#!/usr/bin/env bash
+# make bench: the Go benchmarks of the hot paths, then janua-load against a
+# fresh `janua serve` on SQLite and on PostgreSQL + Redis, written to
+# docs/performance.md with the machine, commit and date. Not run by CI.
+#
+# Needs what `make test` needs: Go, PostgreSQL at JANUA_TEST_POSTGRES_DSN
+# (psql to create a fresh schema), Redis at JANUA_TEST_REDIS_ADDR.
+# Knobs: BENCH_DURATION (10s per scenario), BENCH_CONCURRENCY (8),
+# BENCH_USERS (64), BENCHTIME (go test -benchtime, 1s), BENCH_OUT.
+set -euo pipefail
+
+root=$(git rev-parse --show-toplevel)
+cd "$root"
+duration=${BENCH_DURATION:-10s}
+concurrency=${BENCH_CONCURRENCY:-8}
+users=${BENCH_USERS:-64}
+benchtime=${BENCHTIME:-1s}
+out=${BENCH_OUT:-docs/performance.md}
+pg=${JANUA_TEST_POSTGRES_DSN:-postgres://postgres@127.0.0.1:5432/test?sslmode=disable}
+redis=${JANUA_TEST_REDIS_ADDR:-127.0.0.1:6379}
+work=$(mktemp -d)
+server_pid=
+cleanup() {
+	if [[ -n $server_pid ]]; then kill -TERM "$server_pid" 2>/dev/null || true; wait "$server_pid" 2>/dev/null || true; fi
+	rm -rf "$work"
+}
+trap cleanup EXIT
+log() { printf 'bench: %s\n' "$*" >&2; }
+started=$(date +%s)
+
+command -v psql >/dev/null || { echo "bench: psql is needed to create a fresh PostgreSQL schema (apt-get install postgresql-client)" >&2; exit 1; }
+
+log "building janua and janua-load"
+CGO_ENABLED=0 go build -trimpath -o "$work/janua" ./cmd/janua
+CGO_ENABLED=0 go build -trimpath -o "$work/janua-load" ./cmd/janua-load
+
+log "Go benchmarks (-benchtime $benchtime)"
+pkgs=$(git grep -l '^func Benchmark' -- '*_test.go' | xargs -n1 dirname | sort -u | sed 's|^|./|')
+JANUA_TEST_POSTGRES_DSN=$pg JANUA_TEST_REDIS_ADDR=$redis \
+	go test -run '^$' -bench . -benchmem -count=1 -benchtime "$benchtime" $pkgs | tee "$work/gobench.txt" >&2
+
+# A free loopback port: bind :0 through bash's /dev/tcp is not possible, so
+# pick one from the ephemeral range that nothing listens on.
+port() {
+	local p
+	for _ in $(seq 50); do
+		p=$((20000 + RANDOM % 20000))
+		if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then echo "$p"; return; fi
+	done
+	echo "bench: no free port" >&2; exit 1
+}
+
+# run_backend NAME: serve on a fresh database, set up, load every scenario.
+run_backend() {
+	local name=$1 port mport t0 t1 rc=0
+	port=$(port); mport=$(port)
+	export JANUA_ISSUER=http://127.0.0.1:$port JANUA_HTTP_ADDR=127.0.0.1:$port JANUA_METRICS_LISTEN=127.0.0.1:$mport
+	export JANUA_DATA_DIR=$work/$name JANUA_SECRET=bench-secret-bench-secret-bench-secret-0123
+	# One loopback address plays every user: lift the per-IP limits (the
+	# users are many, so no account lockout is reached either).
+	export JANUA_LOGIN_IP_RATE_LIMIT=100000000 JANUA_TOKEN_FAILURE_LIMIT=-1
+	unset JANUA_DATABASE_URL JANUA_REDIS_URL JANUA_REDIS_PREFIX
+	if [[ $name == postgres ]]; then
+		local schema=bench_$(date +%s)_$$
+		psql -q "$pg" -c "CREATE SCHEMA $schema" >/dev/null
+		export JANUA_DATABASE_URL="$pg&search_path=$schema"
+		export JANUA_REDIS_URL=redis://$redis JANUA_REDIS_PREFIX="janua-$schema:"
+	fi
+	log "$name: set-up ($users users)"
+	"$work/janua-load" setup --janua "$work/janua" --users "$users" --out "$work/$name-fixture.json" >&2
+	log "$name: serve"
+	t0=$(date +%s%N)
+	"$work/janua" serve >"$work/$name-serve.out" 2>"$work/$name-serve.log" &
+	server_pid=$!
+	"$work/janua-load" wait --url "$JANUA_ISSUER/health/ready" --timeout 60s >/dev/null
+	t1=$(date +%s%N)
+	echo $(((t1 - t0) / 1000000)) >"$work/$name-ready-ms"
+	sleep 1
+	awk '/^VmRSS:/ {printf "%.1f", $2/1024}' "/proc/$server_pid/status" >"$work/$name-idle-rss"
+	log "$name: load, $duration per scenario, concurrency $concurrency"
+	"$work/janua-load" --issuer "$JANUA_ISSUER" --fixture "$work/$name-fixture.json" --scenario all \
+		--duration "$duration" --warmup 2s --concurrency "$concurrency" \
+		--server-pid "$server_pid" --metrics-url "http://127.0.0.1:$mport/metrics" \
+		--output markdown --save "$work/$name.json" >"$work/$name.md" || rc=$?
+	[[ $rc == 0 || $rc == 3 ]] || { echo "bench: janua-load failed ($rc)" >&2; exit 1; }
+	kill -TERM "$server_pid"; wait "$server_pid" || true; server_pid=
+	if [[ $name == postgres ]]; then psql -q "$pg" -c "SET client_min_messages = warning; DROP SCHEMA $schema CASCADE" >/dev/null; fi
+}
+
+run_backend sqlite
+run_backend postgres
+
+log "writing $out"
+cpu=$(awk -F': ' '/^model name/ {print $2; exit}' /proc/cpuinfo)
+mem=$(awk '/^MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo)
+commit=$(git rev-parse --short HEAD)$(git diff --quiet HEAD -- . ':!docs/performance.md' || echo "-dirty")
+{
+	echo "# Performance"
+	echo
+	echo "Written by \`make bench\` (bench/run.sh); figures from one machine shared with other work, so noisy:"
+	echo "compare runs on the same machine, and read trends, not single digits. Nothing here is asserted by \`make test\`."
+	echo
+	echo "| | |"
+	echo "| --- | --- |"
+	echo "| date | $(date -u +%Y-%m-%dT%H:%MZ) |"
+	echo "| commit | \`$commit\` |"
+	echo "| machine | ${cpu:-unknown CPU}, $(nproc) cores, $mem RAM, $(uname -sr) |"
+	echo "| Go | $(go env GOVERSION) |"
+	echo "| load | \`janua-load\` on the same machine: $duration per scenario after a 2s warm-up, $concurrency workers, closed loop, keep-alive |"
+	echo "| server | \`janua serve\` with the default configuration (argon2id m=19 MiB t=2, info access log to a file), per-IP limits lifted |"
+	echo
+	echo "Columns: operations per second; latency percentiles of successful operations; errors (any unexpected status or body);"
+	echo "HTTP requests per operation; the server's CPU time per operation from /proc/PID/stat (user + system);"
+	echo "database statements per operation from \`janua_db_statements_total\` (BEGIN and COMMIT count); the server's"
+	echo "resident memory before, at peak (sampled every 100 ms) and after the scenario. An operation is one request,"
+	echo "except \`code\` (authorize, its redirect, token: ID token verified) and \`password\` (login page, form post)."
+	for name in sqlite postgres; do
+		echo
+		if [[ $name == sqlite ]]; then
+			echo "## SQLite (embedded, one connection), hot state in memory"
+		else
+			echo "## PostgreSQL + Redis"
+		fi
+		echo
+		echo "Start to ready (process start to the first 200 on /health/ready, database migrated): $(cat "$work/$name-ready-ms") ms."
+		echo "Idle resident memory after start: $(cat "$work/$name-idle-rss") MiB."
+		echo
+		cat "$work/$name.md"
+	done
+	echo
+	echo "## Go benchmarks"
+	echo
+	echo "\`go test -run '^\$' -bench . -benchmem -benchtime $benchtime\` over the packages with benchmarks (SQLite and PostgreSQL, memory and Redis where a benchmark runs on each)."
+	echo
+	echo '```'
+	grep -E '^(Benchmark|pkg:|ok|FAIL)' "$work/gobench.txt"
+	echo '```'
+	echo
+	echo "make bench took $(( $(date +%s) - started )) s."
+} >"$out"
+log "done in $(( $(date +%s) - started )) s: $out"

@@ -1,0 +1,257 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// januaBin is janua built once for the package's tests (TestMain).
+var januaBin string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "janua-load-test")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	januaBin = filepath.Join(dir, "janua")
+	build := exec.Command("go", "build", "-o", januaBin, "../janua")
+	build.Stdout, build.Stderr = os.Stderr, os.Stderr
+	if err := build.Run(); err != nil {
+		fmt.Fprintln(os.Stderr, "build janua:", err)
+		os.Exit(1)
+	}
+	code := m.Run()
+	_ = os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// server is a janua serve process on SQLite in a temporary directory, with
+// the fixture janua-load setup wrote for it.
+type server struct {
+	issuer, metrics, fixture string
+	pid                      int
+}
+
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+func startJanua(t *testing.T) *server {
+	t.Helper()
+	dir := t.TempDir()
+	addr, maddr := freeAddr(t), freeAddr(t)
+	s := &server{issuer: "http://" + addr, metrics: "http://" + maddr + "/metrics", fixture: filepath.Join(dir, "fixture.json")}
+	env := []string{
+		"JANUA_DATA_DIR=" + filepath.Join(dir, "data"),
+		"JANUA_HTTP_ADDR=" + addr,
+		"JANUA_ISSUER=" + s.issuer,
+		"JANUA_METRICS_LISTEN=" + maddr,
+		"JANUA_LOG_LEVEL=warn",
+		// Cheap argon2 for tests; the bench runs the production cost.
+		"JANUA_ARGON2_MEMORY_KIB=8192", "JANUA_ARGON2_ITERATIONS=1",
+		"JANUA_LOGIN_IP_RATE_LIMIT=1000000",
+	}
+	for _, kv := range env {
+		k, v, _ := strings.Cut(kv, "=")
+		t.Setenv(k, v) // setup runs the janua CLI with this environment
+	}
+	var out bytes.Buffer
+	if err := run(context.Background(), []string{"setup", "--janua", januaBin, "--users", "4", "--out", s.fixture}, nil, &out, &out); err != nil {
+		t.Fatalf("setup: %v\n%s", err, out.String())
+	}
+	cmd := exec.Command(januaBin, "serve")
+	cmd.Env = append(os.Environ(), env...)
+	var logs bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &logs, &logs
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	s.pid = cmd.Process.Pid
+	t.Cleanup(func() {
+		_ = cmd.Process.Signal(syscall.SIGTERM)
+		done := make(chan error, 1)
+		go func() { done <- cmd.Wait() }()
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Errorf("janua serve exited with %v\n%s", err, logs.String())
+			}
+		case <-time.After(20 * time.Second):
+			_ = cmd.Process.Kill()
+			t.Error("janua serve did not stop within 20 s of SIGTERM")
+		}
+	})
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		res, err := http.Get(s.issuer + "/health/ready")
+		if err == nil {
+			res.Body.Close()
+			if res.StatusCode == http.StatusOK {
+				return s
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("janua serve not ready in 30 s: %v\n%s", err, logs.String())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// load runs janua-load with args against s and returns its JSON report.
+func (s *server) load(t *testing.T, args ...string) (*Report, error) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	args = append([]string{"--issuer", s.issuer, "--fixture", s.fixture, "--server-pid", fmt.Sprint(s.pid),
+		"--metrics-url", s.metrics, "--output", "json", "--warmup", "0s", "--concurrency", "2"}, args...)
+	err := run(context.Background(), args, nil, &out, &errb)
+	var rep Report
+	if jerr := json.Unmarshal(out.Bytes(), &rep); jerr != nil {
+		t.Fatalf("janua-load %s: %v (%v)\nstdout: %s\nstderr: %s", strings.Join(args, " "), err, jerr, out.String(), errb.String())
+	}
+	return &rep, err
+}
+
+// Every scenario runs without an error against a fresh janua serve, and
+// reports counts, latency percentiles and the server's cost.
+func TestLoadEveryScenario(t *testing.T) {
+	s := startJanua(t)
+	rep, err := s.load(t, "--scenario", "all", "--duration", "1s")
+	if err != nil {
+		t.Fatalf("janua-load: %v\n%+v", err, rep)
+	}
+	if len(rep.Results) != len(scenarios) {
+		t.Fatalf("%d results for %d scenarios", len(rep.Results), len(scenarios))
+	}
+	for _, r := range rep.Results {
+		t.Run(r.Scenario, func(t *testing.T) {
+			if r.Scenario == "cc-jwt-rs256" {
+				// Janua signs JWT access tokens with ES256 only: setup
+				// registers no client for it, and all skips it.
+				if r.Skipped == "" {
+					t.Errorf("not skipped: %+v", r)
+				}
+				return
+			}
+			if r.Skipped != "" || r.SetupError != "" || r.Errors != 0 || r.Ops == 0 {
+				t.Fatalf("skipped %q, set-up error %q, %d errors %v, %d ops", r.Skipped, r.SetupError, r.Errors, r.ErrorSamples, r.Ops)
+			}
+			l := r.LatencyMS
+			if l == nil || l.P50 <= 0 || l.P50 > l.P90 || l.P90 > l.P99 || l.P99 > l.Max {
+				t.Errorf("latency %+v", l)
+			}
+			if r.Requests < r.Ops || r.RequestsPerOp < 1 {
+				t.Errorf("%d requests for %d ops", r.Requests, r.Ops)
+			}
+			sv := r.Server
+			if sv == nil || sv.CPUSeconds < 0 || sv.CPUMicrosPerOp < 0 || sv.RSSBeforeMiB <= 0 || sv.RSSPeakMiB < sv.RSSBeforeMiB || sv.StatementsPerOp < 0 {
+				t.Fatalf("server usage %+v (%s)", sv, r.ServerError)
+			}
+			// Documents are served from memory; every token operation
+			// touches the database.
+			switch r.Scenario {
+			case "discovery", "jwks":
+				if sv.StatementsPerOp != 0 {
+					t.Errorf("%.2f statements per op", sv.StatementsPerOp)
+				}
+			default:
+				// At least one each (the window's edges blur it a little).
+				if sv.StatementsPerOp < 0.9 {
+					t.Errorf("%.2f statements per op", sv.StatementsPerOp)
+				}
+			}
+		})
+	}
+}
+
+// An unexpected status is an error, never a success: a wrong client secret
+// fails every operation, and the exit status says so.
+func TestLoadCountsUnexpectedStatus(t *testing.T) {
+	s := startJanua(t)
+	b, err := os.ReadFile(s.fixture)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var fx fixture
+	if err := json.Unmarshal(b, &fx); err != nil {
+		t.Fatal(err)
+	}
+	rep, err := s.load(t, "--scenario", "cc-opaque", "--duration", "1s", "--client", roleCC+"="+fx.Clients[roleCC].ID+":wrong-secret")
+	if !errors.Is(err, errHadErrors) {
+		t.Fatalf("exit: %v", err)
+	}
+	r := rep.Results[0]
+	if r.Ops != 0 || r.Errors == 0 || r.LatencyMS != nil {
+		t.Fatalf("%d ops, %d errors, latency %+v", r.Ops, r.Errors, r.LatencyMS)
+	}
+	found := false
+	for msg := range r.ErrorSamples {
+		found = found || strings.Contains(msg, "status 401") || strings.Contains(msg, "status 429")
+	}
+	if !found {
+		t.Errorf("error samples %v", r.ErrorSamples)
+	}
+
+	// Open loop: never more operations than the schedule plans.
+	rep, err = s.load(t, "--scenario", "discovery", "--duration", "1s", "--rate", "40")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := rep.Results[0]; r.Errors != 0 || r.Ops == 0 || r.Ops > 41 || r.Rate != 40 {
+		t.Errorf("open loop at 40/s for 1s: %d ops, %d errors", r.Ops, r.Errors)
+	}
+}
+
+// The tool refuses what would make it unbounded or aim it off this machine.
+func TestLoadOptions(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--issuer", "https://example.com"}, "not on loopback"},
+		{[]string{"--issuer", "http://127.0.0.1:1", "--duration", "10m"}, "--duration"},
+		{[]string{"--issuer", "http://127.0.0.1:1", "--concurrency", "0"}, "--concurrency"},
+		{[]string{"--issuer", "http://127.0.0.1:1", "--scenario", "nope"}, "unknown"},
+		{[]string{"--issuer", "http://127.0.0.1:1", "--metrics-url", "http://10.0.0.1/metrics"}, "not on loopback"},
+		{[]string{"--issuer", "http://127.0.0.1:1", "--client", "cc=no-secret"}, "ROLE=CLIENT_ID:SECRET"},
+	} {
+		var out bytes.Buffer
+		err := run(context.Background(), tc.args, nil, &out, &out)
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%v: %v, want %q", tc.args, err, tc.want)
+		}
+	}
+}
+
+// The metrics parser reads the Prometheus text format janua serves.
+func TestParseMetrics(t *testing.T) {
+	m := parseMetrics([]byte("# HELP x\n# TYPE x counter\nprocess_cpu_seconds_total 1.5\njanua_db_statements_total{kind=\"query\"} 42\nwith_ts 3 1700000000000\n"))
+	if m["process_cpu_seconds_total"] != 1.5 || m[`janua_db_statements_total{kind="query"}`] != 42 || m["with_ts"] != 3 {
+		t.Errorf("%v", m)
+	}
+	cpu, err := procCPU(os.Getpid())
+	if err != nil || cpu < 0 {
+		t.Errorf("own CPU: %v %v", cpu, err)
+	}
+	if rss, err := procRSS(os.Getpid()); err != nil || rss <= 0 {
+		t.Errorf("own RSS: %v %v", rss, err)
+	}
+}

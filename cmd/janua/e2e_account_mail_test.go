@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"database/sql"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -14,7 +13,6 @@ import (
 
 	"github.com/madfam-org/janua/login"
 	"github.com/madfam-org/janua/oidc"
-	"github.com/madfam-org/janua/storage"
 )
 
 // Email verification, password reset, password change and the new sign-in
@@ -28,30 +26,6 @@ func (b *browser) passwordSignIn(email, password string) *http.Response {
 	b.t.Helper()
 	b.get(oidc.LoginPath)
 	return b.submit(oidc.LoginPath, url.Values{"email": {email}, "password": {password}, "action": {"login"}})
-}
-
-// backdateSignIn moves the browser's sign-in back by d, as if it happened
-// that long ago (the re-authentication window is measured from it).
-func backdateSignIn(t *testing.T, s *interactionServer, b *browser, d time.Duration) {
-	t.Helper()
-	u, err := storage.ParseDatabaseURL(s.cfg.Database.URL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	driver := "pgx"
-	if u.Dialect == storage.SQLite {
-		driver = "sqlite"
-	}
-	db, err := sql.Open(driver, u.DSN)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	res, err := db.Exec(u.Dialect.Rebind("UPDATE browser_sessions SET auth_time = ? WHERE id = ?"),
-		time.Now().Add(-d).UTC(), hashHex(b.cookie(login.SessionCookie)))
-	if n, _ := res.RowsAffected(); err != nil || n != 1 {
-		t.Fatalf("backdate the sign-in: %v (%d rows)", err, n)
-	}
 }
 
 func TestEmailVerificationEndToEnd(t *testing.T) {
@@ -229,7 +203,7 @@ func TestChangePasswordEndToEnd(t *testing.T) {
 		mc.next(t, o.email, kindPasswordChanged)
 
 		// An hour later: the current password is asked.
-		backdateSignIn(t, o.interactionServer, b, time.Hour)
+		ageSessions(t, o, o.userID, time.Hour)
 		b.get(login.PasswordPath)
 		if !strings.Contains(b.page, `id="current_password"`) {
 			t.Fatalf("no current password field an hour after sign-in:\n%s", b.page)

@@ -354,3 +354,29 @@ func rpURL(rp *goRP) string {
 	u, _, _, _ := rp.authURL()
 	return u
 }
+
+// A user with a second factor goes on to it after the link: the ID token
+// then says mfa (the mailbox and the authenticator app are two factors).
+func TestEmailLinkThenSecondFactor(t *testing.T) {
+	eachMailBackend(t, nil, func(t *testing.T, o *op, mc *mailCatcher) {
+		c := o.register(t, oidc.ClientSpec{FirstParty: true})
+		rp := o.goRP(t, c)
+		m := newMFA(t)
+		first := o.agent()
+		rp.login(first)
+		m.enrolTOTP(t, first)
+
+		a := o.agent()
+		authURL, _, nonce, verifier := rp.authURL()
+		a.askEmailLink(a.toLogin(authURL), o.email)
+		resp := a.navigate(http.MethodGet, mc.next(t, o.email, kindMagicLink).link(t), nil, c.Redirect)
+		if _, _, ok := pageForm(resp.Page, "totp-form"); !ok {
+			t.Fatalf("after the link of a user with an authenticator app: %d\n%.800s", resp.Status, resp.Page)
+		}
+		resp = m.run(a, resp, c.Redirect)
+		s := rp.exchange(resp.Get("code"), nonce, verifier)
+		if amr, _ := s.Claims["amr"].([]any); !slices.Equal(amr, []any{"otp", "mfa"}) || s.Claims["acr"] != login.ACRMFA {
+			t.Fatalf("amr %v acr %v, want [otp mfa] and mfa", s.Claims["amr"], s.Claims["acr"])
+		}
+	})
+}

@@ -9,6 +9,10 @@ import (
 // accountView is the data of account.html.
 type accountView struct {
 	Email, SignOutAction string
+	// EmailVerified, and where to ask for a new verification link
+	// (VerifyAction, "" without mail); Notice follows a redirect.
+	EmailVerified        bool
+	VerifyAction, Notice string
 }
 
 // showAccount is GET /account: a minimal landing for a sign-in that came
@@ -26,7 +30,16 @@ func (p *Pages) showAccount(c echo.Context) error {
 		return err
 	}
 	lang := p.o.Templates.Language("", c.Request().Header.Get("Accept-Language"))
-	return p.render(c, http.StatusOK, "account", lang, "account.title", accountView{Email: u.Email, SignOutAction: SignOutPath})
+	v := accountView{Email: u.Email, SignOutAction: SignOutPath, EmailVerified: u.EmailVerified}
+	if p.mailEnabled() {
+		v.VerifyAction = verifySendPath
+	}
+	if k := c.QueryParam(noticeParam); noticeKey.MatchString(k) {
+		if msg := p.o.Templates.T(lang, "account.done."+k); msg != "account.done."+k {
+			v.Notice = msg
+		}
+	}
+	return p.render(c, http.StatusOK, "account", lang, "account.title", v)
 }
 
 // signOut is POST /account/signout: end the SSO session (recorded as a

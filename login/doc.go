@@ -21,6 +21,14 @@
 //     redirects to the resume path oidc gave (cmd/janua passes
 //     oidc.ResumePath). A flow is only ever advanced by the browser that
 //     started it (web.Cookies.BrowserHash).
+//   - emailsignin.go, email.go, emailtoken.go: sign-in by email, a magic
+//     link and a code in one message (storage.EmailToken: hashed, single
+//     use, bound to the flow and browser that asked, dead after five wrong
+//     codes); a link opened in another browser only asks for confirmation.
+//     reset.go, verify.go, passwordchange.go: password reset, email
+//     verification, password change. newsignin.go: the alert mailed when a
+//     user signs in from a browser they never used. Every message is queued
+//     (Options.Mail) in the transaction that creates its token.
 //   - totp.go, totpenrol.go: authenticator apps (RFC 6238 with pquerna/otp)
 //     as a second factor: enrolment with a server-drawn QR code, a secret
 //     sealed at rest, each time step accepted once; backupcode.go: ten

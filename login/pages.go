@@ -45,6 +45,15 @@ type Options struct {
 	ReauthWindow time.Duration
 	// Mail queues the messages sign-in sends; nil sends none.
 	Mail mail.Queue
+	// Email sign-in, verification and password reset (emailsignin.go,
+	// verify.go, reset.go). Issuer is the public base URL mailed links
+	// start with (never the request's Host header); EmailSignIn offers
+	// magic links and codes when Mail is set; EmailTokenTTL is how long a
+	// mailed link or code lives (DefaultEmailTokenTTL when zero).
+	Issuer        string
+	EmailSignIn   bool
+	EmailTokenTTL time.Duration
+	EmailLimits   EmailLimits
 	// TOTPIssuer names Janua in authenticator apps (the otpauth:// issuer);
 	// "Janua" when empty.
 	TOTPIssuer string
@@ -82,6 +91,7 @@ func New(store Store, o Options) *Pages {
 	if o.ReauthWindow <= 0 {
 		o.ReauthWindow = DefaultReauthWindow
 	}
+	o.EmailTokenTTL, o.EmailLimits = emailDefaults(o.EmailTokenTTL, o.EmailLimits)
 	p := &Pages{store: store, o: o, throttle: throttle{hot: o.HotState, l: o.Limits, now: o.Now}}
 	if o.Passkeys.WebAuthn != nil {
 		p.factors = append(p.factors, passkeyFactor{p})
@@ -107,9 +117,14 @@ const maxChallenge = 128
 // past sign-in, or started in another browser is an error page, never a
 // flow to advance.
 func (p *Pages) loadFlow(c echo.Context) (*flowRequest, string, error) {
+	return p.loadChallenge(c, c.QueryParam(FlowParam))
+}
+
+// loadChallenge is loadFlow for the flow named by challenge, wherever the
+// request carried it ("" for none).
+func (p *Pages) loadChallenge(c echo.Context, challenge string) (*flowRequest, string, error) {
 	set := p.o.Templates
 	accept := c.Request().Header.Get("Accept-Language")
-	challenge := c.QueryParam(FlowParam)
 	if challenge == "" {
 		return nil, set.Language("", accept), nil
 	}

@@ -54,4 +54,28 @@ func (p *Pages) Routes(e *echo.Echo, mw ...echo.MiddlewareFunc) {
 			e.GET(PasskeyOfferPath, p.showPasskeyOffer, mw...)
 		}
 	}
+	p.emailRoutes(e, mw)
+}
+
+// emailRoutes mounts the mailed sign-in, reset and verification pages and
+// the password change (which work without mail: the pages that need it are
+// mounted only with it).
+func (p *Pages) emailRoutes(e *echo.Echo, mw []echo.MiddlewareFunc) {
+	e.GET(PasswordPath, p.showPassword, mw...)
+	e.POST(PasswordPath, p.submitPassword, mw...)
+	if !p.mailEnabled() {
+		return
+	}
+	if p.emailSignInEnabled() {
+		e.POST(EmailSignInPath, p.submitEmailSignIn, mw...)
+		e.POST(emailCodePath, p.submitEmailCode, mw...)
+		e.GET(EmailLinkPath, p.openEmailLink, mw...)
+		e.POST(EmailLinkPath, p.confirmEmailLink, mw...)
+	}
+	e.GET(ResetPath, p.showReset, mw...)
+	e.POST(ResetPath, p.submitReset, mw...)
+	e.GET(ResetPasswordPath, p.showResetPassword, mw...)
+	e.POST(ResetPasswordPath, p.submitResetPassword, mw...)
+	e.GET(VerifyEmailPath, p.verifyEmail, mw...)
+	e.POST(verifySendPath, p.resendVerification, mw...)
 }

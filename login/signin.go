@@ -31,6 +31,10 @@ type loginView struct {
 	// login_passkey); EmailSignIn offers a magic link or code (login_email).
 	Passkey, EmailSignIn bool
 	RememberDays         int
+	// EmailAction sends a magic link to the email typed (login_email);
+	// ResetURL is "Forgot your password?"; Notice follows a redirect
+	// (?done=password_reset).
+	EmailAction, ResetURL, Notice string
 }
 
 func (p *Pages) loginView(fr *flowRequest, email, returnTo string) loginView {
@@ -42,7 +46,7 @@ func (p *Pages) loginView(fr *flowRequest, email, returnTo string) loginView {
 		Action:        action,
 		Reauth:        returnTo != "",
 		Passkey:       p.factorByID("passkey") != nil,
-		EmailSignIn:   p.o.Mail != nil,
+		EmailSignIn:   p.emailSignInEnabled(),
 		Email:         email,
 		FocusPassword: email != "",
 		Cancel:        fr != nil,
@@ -53,6 +57,12 @@ func (p *Pages) loginView(fr *flowRequest, email, returnTo string) loginView {
 	}
 	if p.o.Signup {
 		v.SignupURL = SignupPath + flowQuery(fr)
+	}
+	if v.EmailSignIn {
+		v.EmailAction = p.pageURL(EmailSignInPath, fr, returnTo)
+	}
+	if p.mailEnabled() {
+		v.ResetURL = ResetPath + flowQuery(fr)
 	}
 	return v
 }
@@ -77,7 +87,13 @@ func (p *Pages) showLogin(c echo.Context) error {
 			}
 		}
 	}
-	return p.render(c, http.StatusOK, "login", lang, "login.title", p.loginView(fr, hint, returnTo))
+	v := p.loginView(fr, hint, returnTo)
+	if k := c.QueryParam(noticeParam); noticeKey.MatchString(k) {
+		if msg := p.o.Templates.T(lang, "login.done."+k); msg != "login.done."+k {
+			v.Notice = msg
+		}
+	}
+	return p.render(c, http.StatusOK, "login", lang, "login.title", v)
 }
 
 // submitLogin is POST /login: cancel, or check the password and sign in.
@@ -221,6 +237,9 @@ func (p *Pages) signIn(c echo.Context, fr *flowRequest, lang string, u *storage.
 			if err := p.advance(ctx, fr, lang, &f); err != nil {
 				return err
 			}
+		}
+		if err := p.noteSignIn(ctx, c, u, lang, st.session.AMR); err != nil {
+			return err
 		}
 		details := map[string]any{"amr": st.session.AMR, "acr": st.session.ACR, "sid": st.session.SID, "remember": remember}
 		if st.replaced != "" {

@@ -97,7 +97,10 @@ func (p *Pages) submitSignup(c echo.Context) error {
 	err = p.store.InTx(ctx, func(ctx context.Context) error {
 		var err error
 		u, err = p.o.Directory.Create(ctx, directory.UserSpec{Email: v.Email, Claims: claims, PasswordHash: hash}, signupActor)
-		return err
+		if err != nil {
+			return err
+		}
+		return p.sendVerification(ctx, c, u, lang)
 	})
 	switch {
 	case errors.Is(err, storage.ErrAlreadyExists):

@@ -35,6 +35,21 @@ type Store interface {
 	InTx(ctx context.Context, fn func(ctx context.Context) error) error
 	TOTPStore
 	BackupCodeStore
+	EmailStore
+}
+
+// EmailStore is what the mailed sign-in, verification and reset pages
+// need: one-time email tokens, the verified flag, the browsers a user
+// signed in from, and ending a user's grants after a password reset.
+type EmailStore interface {
+	CreateEmailToken(ctx context.Context, t *storage.EmailToken, token, code string, ttl time.Duration) error
+	GetEmailToken(ctx context.Context, purpose storage.EmailTokenPurpose, token string) (*storage.EmailToken, error)
+	ConsumeEmailToken(ctx context.Context, purpose storage.EmailTokenPurpose, token string) (*storage.EmailToken, error)
+	ConsumeEmailCode(ctx context.Context, id, code, flowID, browser string) (*storage.EmailToken, int, error)
+	InvalidateEmailTokens(ctx context.Context, userID string, purposes ...storage.EmailTokenPurpose) (int64, error)
+	MarkEmailVerified(ctx context.Context, userID, email string) error
+	RecordBrowserSignIn(ctx context.Context, userID, browser string) (isNew, hadOthers bool, err error)
+	RevokeUserOAuth2Tokens(ctx context.Context, userID string) (int64, error)
 }
 
 // PasskeyStore is the persistence of passkeys (passkey*.go): WebAuthn

@@ -74,6 +74,22 @@ func gcTargets() []gcTarget {
 			where: "expires_at < @t",
 		},
 		{
+			// Mailed links and codes, used or not, once expired.
+			name:  "email_tokens",
+			table: "email_tokens",
+			where: "expires_at < @t",
+		},
+		{
+			// Browsers nobody signed in from for as long as the cookie lives.
+			name:  "known_browsers",
+			table: "known_browsers",
+			key:   "user_id, browser",
+			where: "last_seen_at < @t",
+			cutoff: func(now time.Time, _ GCOptions) (time.Time, bool) {
+				return now.Add(-KnownBrowserRetention), true
+			},
+		},
+		{
 			// Sent and dead mail; pending mail is the worker's to finish.
 			name:  "mail_outbox",
 			table: "mail_outbox",

@@ -46,6 +46,8 @@ type Store struct {
 	// codeKey keys the HMAC of backup codes (backupcode.go).
 	codeKey []byte
 	stats   *statementCounter
+	// mailKey keys the hashes of mailed short codes (emailtoken.go).
+	mailKey []byte
 }
 
 // Open connects to the database named by opts.URL. It does not migrate:
@@ -110,6 +112,7 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 		dbURL:   db,
 		codeKey: newCodeKey(opts.Secret),
 		stats:   stats,
+		mailKey: newEmailCodeKey(opts.Secret),
 	}, nil
 }
 

@@ -529,6 +529,7 @@ func TestBrowserTOTP(t *testing.T) {
 		t.Fatalf("%d backup codes shown", n)
 	}
 	tb.shoot("totp-backup-codes")
+	backup := tb.text("#backup-codes li")
 	tb.do(chromedp.Click(chromedp.CSS("#continue")), chromedp.WaitVisible(chromedp.CSS("#totp-status")))
 	if st := tb.text("#totp-status"); !strings.HasPrefix(st, "On since") {
 		t.Fatalf("security page: %q", st)
@@ -551,6 +552,21 @@ func TestBrowserTOTP(t *testing.T) {
 		t.Fatalf("the browser is at %v", loc)
 	}
 	checkMFA(t, rp.exchange(loc.Query().Get("code"), nonce, verifier))
+
+	// Again with a backup code instead of the app.
+	authURL, state, nonce, verifier = rp.authURL(oauth2.SetAuthURLParam("prompt", "login"))
+	tb.do(chromedp.Navigate(authURL), chromedp.WaitVisible(chromedp.CSS("#login-form")))
+	tb.do(chromedp.SendKeys(chromedp.CSS("#email"), o.email), chromedp.SendKeys(chromedp.CSS("#password"), testPassword),
+		chromedp.Click(chromedp.CSS("#submit")), chromedp.WaitVisible(chromedp.CSS("#totp-form")))
+	tb.do(chromedp.Click(chromedp.CSS("#backup-summary")), chromedp.WaitVisible(chromedp.CSS("#backup-code")))
+	tb.shoot("factor-backup")
+	tb.do(chromedp.SendKeys(chromedp.CSS("#backup-code"), backup), chromedp.Click(chromedp.CSS("#backup-submit")),
+		chromedp.WaitVisible(chromedp.CSS("#callback")))
+	loc, err = url.Parse(eval(tb, chromedp.Location()))
+	if err != nil || loc.Path != "/test/callback" || loc.Query().Get("state") != state || loc.Query().Get("code") == "" {
+		t.Fatalf("after a backup code the browser is at %v", loc)
+	}
+	checkMFA(t, rp.exchange(loc.Query().Get("code"), nonce, verifier))
 }
 
 // launchChromium starts a headless Chromium for one test.
@@ -570,4 +586,82 @@ func launchChromium(t *testing.T, path string) context.Context {
 		t.Fatalf("starting %s: %v", path, err)
 	}
 	return browser
+}
+
+// Sign-in by email in Chromium, from a real authorization request: the
+// sign-in page's "Email me a sign-in link" with the address typed, the
+// message delivered to a real SMTP server, its link opened in the same
+// browser (the flow completes with amr ["otp"]) and in another one (a
+// confirmation page, and nothing signed in).
+func TestBrowserMagicLink(t *testing.T) {
+	path := chromiumPath(t)
+	mc := newMailCatcher(t)
+	s := newInteractionServer(t, serverOptions{config: mc.configure, routes: func(e *echo.Echo) { e.GET(browserCallback, callbackResult) }})
+	if err := s.store.CreateClient(context.Background(), &storage.Client{ID: "app", Name: "Example App", Public: true,
+		TokenEndpointAuthMethod: "none", RedirectURIs: []string{s.URL + browserCallback}, GrantTypes: []string{"authorization_code"},
+		ResponseTypes: []string{"code"}, Scopes: []string{"openid", "email"}}); err != nil {
+		t.Fatal(err)
+	}
+	s.user("ana@example.com", false)
+	shots := os.Getenv("JANUA_TEST_SCREENSHOTS")
+	if shots == "" {
+		shots = t.TempDir()
+	}
+	bt := &browserTest{s: s, browser: launchChromium(t, path), shots: shots}
+
+	tb := bt.tab(t)
+	ch := tb.startFlow("app", url.Values{"scope": {"openid email"}})
+	tb.do(chromedp.SendKeys(chromedp.CSS("#email"), "ana@example.com"), chromedp.Click(chromedp.CSS("#email-link")),
+		chromedp.WaitVisible(chromedp.CSS("#email-code-form")))
+	if a := tb.active(); a != "code" {
+		t.Errorf("focus on the check-your-email page: %q, want code", a)
+	}
+	tb.shoot("email-sent")
+	link := mc.next(t, "ana@example.com", kindMagicLink).link(t)
+
+	// Another browser: a question, not a sign-in.
+	other := bt.tab(t)
+	other.do(chromedp.Navigate(link), chromedp.WaitVisible(chromedp.CSS("#email-confirm-form")))
+	if e := other.text("#confirm-email"); e != "ana@example.com" {
+		t.Fatalf("confirmation page names %q", e)
+	}
+	other.shoot("email-confirm")
+	if f := s.flow(ch); f.State != storage.FlowCreated {
+		t.Fatalf("the flow moved on in another browser: %s", f.State)
+	}
+
+	// The same browser: the flow goes on to consent and back to the app.
+	tb.do(chromedp.Navigate(link), chromedp.WaitVisible(chromedp.CSS("#consent-form")))
+	tb.do(chromedp.Click(chromedp.CSS("#allow")), chromedp.WaitVisible(chromedp.CSS("#result")))
+	if r := tb.text("#result"); r != "completed" {
+		t.Fatalf("after the link: %q", r)
+	}
+	f, err := s.store.GetFlow(context.Background(), storage.FlowID(ch))
+	if err != nil || f.State != storage.FlowCompleted || len(f.AMR) != 1 || f.AMR[0] != "otp" || f.ACR != "1" {
+		t.Fatalf("flow %+v %v, want completed with amr [otp] and acr 1", f, err)
+	}
+	// The confirmation in the other browser now fails: the link is spent.
+	other.do(chromedp.Click(chromedp.CSS("#confirm")), chromedp.WaitVisible(chromedp.CSS("#error-message")))
+	other.expectStatus(http.StatusBadRequest)
+	if msg := other.text("#error-message"); !strings.Contains(msg, "already used") {
+		t.Fatalf("spent link: %q", msg)
+	}
+
+	// The code of the message, typed into the tab that asked for it.
+	tb.do(chromedp.Navigate(s.URL+login.SignOutPath), chromedp.WaitReady("body")) // GET: a 405 page; sign out by form below
+	tb.open(login.AccountPath, "#signout-form")
+	tb.do(chromedp.Click(chromedp.CSS("#signout")), chromedp.WaitVisible(chromedp.CSS("#login-form")))
+	ch = tb.startFlow("app", url.Values{"scope": {"openid email"}})
+	tb.do(chromedp.SendKeys(chromedp.CSS("#email"), "ana@example.com"), chromedp.Click(chromedp.CSS("#email-link")),
+		chromedp.WaitVisible(chromedp.CSS("#email-code-form")))
+	code := mc.next(t, "ana@example.com", kindMagicLink).code(t)
+	tb.do(chromedp.SendKeys(chromedp.CSS("#code"), code), chromedp.Click(chromedp.CSS("#submit")),
+		chromedp.WaitVisible(chromedp.CSS("#result")))
+	if r := tb.text("#result"); r != "completed" {
+		t.Fatalf("after the code: %q", r)
+	}
+	if f, err := s.store.GetFlow(context.Background(), storage.FlowID(ch)); err != nil || f.State != storage.FlowCompleted ||
+		len(f.AMR) != 1 || f.AMR[0] != "otp" {
+		t.Fatalf("flow after the code %+v %v", f, err)
+	}
 }

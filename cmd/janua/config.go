@@ -151,6 +151,15 @@ type LoginConfig struct {
 	RequireSecondFactor bool `yaml:"require_second_factor"`
 	// ReauthWindow: how recent a sign-in must be for a sensitive change.
 	ReauthWindow time.Duration `yaml:"reauth_window"`
+	// Mailed sign-in, verification and reset: EmailSignIn offers magic
+	// links and codes (when mail can be sent); EmailTokenTTL is how long a
+	// mailed link or code lives; at most EmailSendLimit messages go to one
+	// address, and EmailIPSendLimit are caused by one IP, per EmailSendWindow.
+	EmailSignIn      bool          `yaml:"email_signin"`
+	EmailTokenTTL    time.Duration `yaml:"email_token_ttl"`
+	EmailSendLimit   int           `yaml:"email_send_limit"`
+	EmailIPSendLimit int           `yaml:"email_ip_send_limit"`
+	EmailSendWindow  time.Duration `yaml:"email_send_window"`
 	// TOTPIssuer names Janua in authenticator apps; empty: the issuer's host.
 	TOTPIssuer string `yaml:"totp_issuer"`
 }
@@ -183,7 +192,8 @@ func defaultConfig() Config {
 		Sessions: SessionsConfig{IdleTimeout: 30 * time.Minute, AbsoluteTimeout: 12 * time.Hour, RememberTimeout: 30 * 24 * time.Hour},
 		Login: LoginConfig{IPRateLimit: 20, IPRateWindow: time.Minute,
 			LockoutFailures: 5, LockoutWindow: 15 * time.Minute, LockoutDuration: 15 * time.Minute,
-			ReauthWindow: 10 * time.Minute},
+			ReauthWindow: 10 * time.Minute,
+			EmailSignIn:  true, EmailTokenTTL: 15 * time.Minute, EmailSendLimit: 5, EmailIPSendLimit: 20, EmailSendWindow: time.Hour},
 		Mail: defaultMailConfig(),
 
 		Passkeys: PasskeysConfig{RPName: "Janua", MaxPerUser: 10},
@@ -244,6 +254,11 @@ func settings(c *Config) []setting {
 		{"login.lockout_duration", "JANUA_LOGIN_LOCKOUT_DURATION", "", "how long a locked account stays locked", false, &c.Login.LockoutDuration},
 		{"login.require_second_factor", "JANUA_LOGIN_REQUIRE_SECOND_FACTOR", "", "every sign-in must prove a second factor (users without one enrol one on the way)", false, &c.Login.RequireSecondFactor},
 		{"login.reauth_window", "JANUA_LOGIN_REAUTH_WINDOW", "", "how recent a sign-in must be to add or remove a sign-in method or change the password", false, &c.Login.ReauthWindow},
+		{"login.email_signin", "JANUA_LOGIN_EMAIL_SIGNIN", "", "offer sign-in by a mailed link or code (when mail can be sent)", false, &c.Login.EmailSignIn},
+		{"login.email_token_ttl", "JANUA_LOGIN_EMAIL_TOKEN_TTL", "", "lifetime of a mailed sign-in link and code, verification or reset link", false, &c.Login.EmailTokenTTL},
+		{"login.email_send_limit", "JANUA_LOGIN_EMAIL_SEND_LIMIT", "", "messages (sign-in, reset, verification) one address may receive per window", false, &c.Login.EmailSendLimit},
+		{"login.email_ip_send_limit", "JANUA_LOGIN_EMAIL_IP_SEND_LIMIT", "", "messages one IP may cause per window", false, &c.Login.EmailIPSendLimit},
+		{"login.email_send_window", "JANUA_LOGIN_EMAIL_SEND_WINDOW", "", "window of the email send limits", false, &c.Login.EmailSendWindow},
 		{"login.totp_issuer", "JANUA_LOGIN_TOTP_ISSUER", "", "the name authenticator apps show for Janua's codes (default: the issuer's host)", false, &c.Login.TOTPIssuer},
 		{"metrics.listen", "JANUA_METRICS_LISTEN", "", "address of the Prometheus /metrics listener, e.g. 127.0.0.1:9464 (default: off)", false, &c.Metrics.Listen},
 		{"mail.from", "JANUA_MAIL_FROM", "", "sender address of Janua's mail (required with mail.smtp_host)", false, &c.Mail.From},
@@ -597,6 +612,15 @@ func (c *Config) validateLogin() problems {
 	}
 	if l.ReauthWindow < time.Second {
 		p.add("login.reauth_window: must be at least 1s")
+	}
+	if l.EmailTokenTTL < time.Minute || l.EmailTokenTTL > 24*time.Hour {
+		p.add("login.email_token_ttl: must be between 1m and 24h")
+	}
+	if l.EmailSendLimit < 1 || l.EmailIPSendLimit < 1 {
+		p.add("login.email_send_limit and login.email_ip_send_limit: must be at least 1")
+	}
+	if l.EmailSendWindow < time.Second {
+		p.add("login.email_send_window: must be at least 1s")
 	}
 	return p
 }

@@ -58,6 +58,8 @@ type serverOptions struct {
 	config  func(*Config)
 	// routes adds test-only routes before the server starts.
 	routes func(e *echo.Echo)
+	// now is the store's clock (time.Now when nil).
+	now func() time.Time
 }
 
 func newInteractionServer(t *testing.T, o serverOptions) *interactionServer {
@@ -90,7 +92,7 @@ func newInteractionServer(t *testing.T, o serverOptions) *interactionServer {
 	if probs := c.validate(); len(probs) > 0 {
 		t.Fatalf("test configuration: %v", probs.err())
 	}
-	store, err := storage.Open(ctx, storage.Options{URL: c.Database.URL, Secret: []byte(c.Secret)})
+	store, err := storage.Open(ctx, storage.Options{URL: c.Database.URL, Secret: []byte(c.Secret), Now: o.now})
 	if err != nil {
 		t.Fatal(err)
 	}

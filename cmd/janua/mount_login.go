@@ -86,6 +86,10 @@ func newInteraction(c Config, log *slog.Logger, store *storage.Store, hot storag
 		Limits:              loginLimits(c.Login),
 		RequireSecondFactor: c.Login.RequireSecondFactor,
 		ReauthWindow:        c.Login.ReauthWindow,
+		Issuer:              c.Issuer,
+		EmailSignIn:         c.Login.EmailSignIn,
+		EmailTokenTTL:       c.Login.EmailTokenTTL,
+		EmailLimits:         emailLimits(c.Login),
 		TOTPIssuer:          totpIssuer(c),
 		Passkeys:            login.PasskeyOptions{WebAuthn: rp, MaxPerUser: c.Passkeys.MaxPerUser},
 		LoginPath:           oidc.LoginPath,
@@ -161,6 +165,11 @@ func loginLimits(l LoginConfig) login.Limits {
 		IPRate: l.IPRateLimit, IPWindow: l.IPRateWindow,
 		LockoutFailures: l.LockoutFailures, LockoutWindow: l.LockoutWindow, LockoutDuration: l.LockoutDuration,
 	}
+}
+
+// emailLimits are the send limits of mailed sign-in, reset and verification.
+func emailLimits(l LoginConfig) login.EmailLimits {
+	return login.EmailLimits{PerAddress: l.EmailSendLimit, PerIP: l.EmailIPSendLimit, Window: l.EmailSendWindow}
 }
 
 // totpIssuer is the name authenticator apps show for Janua's codes:

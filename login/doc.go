@@ -1,7 +1,8 @@
 // Package login owns authentication: the ceremonies and pages that prove who a
-// user is (password now; magic links, passkeys, TOTP and upstream providers as
-// they arrive), the browser SSO session, and writing the result onto the
-// authorization flow record. It never issues tokens and never imports oidc.
+// user is (passwords, passkeys, authenticator apps, backup codes, magic links
+// and email codes; upstream providers to come), the browser SSO session, and
+// writing the result onto the authorization flow record. It never issues
+// tokens and never imports oidc.
 //
 //   - password.go: the password hasher, argon2id (RFC 9106) in PHC string
 //     format, with bounded concurrency so a burst of sign-ins cannot exhaust
@@ -21,6 +22,17 @@
 //     redirects to the resume path oidc gave (cmd/janua passes
 //     oidc.ResumePath). A flow is only ever advanced by the browser that
 //     started it (web.Cookies.BrowserHash).
+//   - acr.go: the authentication context classes ("1" < "mfa" < "phr")
+//     and RFC 8176 method references; a session's acr follows from its amr.
+//     oidc asks SatisfiesACR whether a session meets a request's acr_values.
+//   - factor.go: the second step. Every first factor ends in
+//     afterFirstFactor, which signs in at once or, when the user has a second
+//     factor, login.require_second_factor is on, or the flow's RequiredACR is
+//     not met, keeps a pending sign-in (hot state, bound to browser and flow)
+//     and shows /login/factor: the methods (secondFactor) that reach the
+//     demand, or enrolment for a user who has none.
+//   - security.go: /account/security, each method's section, signed-in
+//     browsers, and the re-authentication window for sensitive changes.
 //   - emailsignin.go, email.go, emailtoken.go: sign-in by email, a magic
 //     link and a code in one message (storage.EmailToken: hashed, single
 //     use, bound to the flow and browser that asked, dead after five wrong

@@ -152,7 +152,7 @@ func (p *Pages) dropOrphanBackupCodes(ctx context.Context, userID string) (int64
 // factor of a pending sign-in. The code is used up (and the user told by
 // mail) in one transaction; few left, a page says so before going on.
 func (p *Pages) submitBackup(c echo.Context) error {
-	at, ok, err := p.beginFactorAttempt(c)
+	at, ok, err := p.beginFactorAttempt(c, backupFactor{}.id())
 	if !ok || err != nil {
 		return err
 	}

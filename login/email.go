@@ -181,9 +181,18 @@ func normalizeCode(s string) string {
 // validEmailToken is the shape of a link token (256 bits, base64url):
 // anything else is refused before the database.
 func validEmailToken(s string) bool {
-	if len(s) != 43 {
-		return false
-	}
+	return len(s) == 43 && base64URL(s)
+}
+
+// validEmailTokenID reports whether s has the shape of an email token's
+// public id (22 base64url characters): anything else, such as invalid
+// UTF-8 that PostgreSQL would refuse, never reaches the database.
+func validEmailTokenID(s string) bool {
+	return len(s) == 22 && base64URL(s)
+}
+
+// base64URL reports whether s holds only base64url characters.
+func base64URL(s string) bool {
 	for _, r := range s {
 		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '_') {
 			return false

@@ -137,7 +137,7 @@ func (p *Pages) submitEmailCode(c echo.Context) error {
 		return fail(http.StatusTooManyRequests, p.waitMessage(lang, wait))
 	}
 	code := normalizeCode(c.FormValue("code"))
-	if code == "" || v.ID == "" || len(v.ID) > 64 {
+	if code == "" || !validEmailTokenID(v.ID) {
 		return fail(http.StatusBadRequest, p.o.Templates.T(lang, "email.code_format", emailCodeDigits))
 	}
 	flowID, clientID := "", ""

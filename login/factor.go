@@ -230,12 +230,20 @@ func (p *Pages) secondFactorPassed(c echo.Context, fr *flowRequest, lang string,
 	return p.signIn(c, fr, lang, u, pa.Remember, combineAMR(pa.AMR, amr), pa.Event, pa.Return)
 }
 
-// secondFactorFailed counts and audits a failed second factor of pa's
-// user and reports whether this failure locked their second factors.
-func (p *Pages) secondFactorFailed(c echo.Context, pa *pendingAuth, method, clientID, reason string) (locked bool, err error) {
+// secondFactorFailed audits a failed second factor of pa's user and
+// reports whether their second factors are now locked. counted says the
+// attempt was already counted (secondFactorAttempt, for guessable codes);
+// otherwise this failure counts now.
+func (p *Pages) secondFactorFailed(c echo.Context, pa *pendingAuth, method, clientID, reason string, counted bool) (locked bool, err error) {
 	ctx := c.Request().Context()
-	lockedNow, err := p.throttle.failedKey(ctx, secondFactorKey(pa.UserID))
-	if err != nil {
+	var lockedNow bool
+	if counted {
+		wait, err := p.throttle.lockedKey(ctx, secondFactorKey(pa.UserID))
+		if err != nil {
+			return false, err
+		}
+		lockedNow = wait > 0
+	} else if lockedNow, err = p.throttle.failedKey(ctx, secondFactorKey(pa.UserID)); err != nil {
 		return false, err
 	}
 	p.audit(c, auditEvent(c, auditFactorFailed, storage.AuditFailure, pa.UserID, clientID, map[string]any{"method": method, "reason": reason}))
@@ -244,6 +252,13 @@ func (p *Pages) secondFactorFailed(c echo.Context, pa *pendingAuth, method, clie
 			map[string]any{"method": method, "failures": p.o.Limits.LockoutFailures, "locked_for": p.o.Limits.LockoutDuration.String()}))
 	}
 	return lockedNow, nil
+}
+
+// secondFactorAttempt counts an attempt at a guessable second factor (a
+// TOTP or backup code) of userID before it is checked, and returns how
+// long their second factors stay locked when it may not go on.
+func (p *Pages) secondFactorAttempt(ctx context.Context, userID string) (time.Duration, error) {
+	return p.throttle.attemptKey(ctx, secondFactorKey(userID))
 }
 
 // secondFactorLocked returns how much longer pa's user may not try a

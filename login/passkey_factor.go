@@ -65,7 +65,7 @@ func (p *Pages) passkeyFactor(c echo.Context) error {
 	}
 	// fail counts the failure against the user's second factors.
 	fail := func(status int, code, key, reason string, cause error) error {
-		locked, err := p.secondFactorFailed(c, pa, "passkey", clientID, reason)
+		locked, err := p.secondFactorFailed(c, pa, "passkey", clientID, reason, false)
 		if err != nil {
 			return err
 		}

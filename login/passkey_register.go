@@ -141,7 +141,7 @@ func (p *Pages) passkeyEnroller(c echo.Context, fr *flowRequest, lang string) (*
 	loc, err := p.redirectTarget(c, func() error {
 		var ok bool
 		var err error
-		if u, pa, _, ok, err = p.enroller(c, fr); ok && err == nil {
+		if u, pa, _, ok, err = p.enroller(c, fr, passkeyFactor{}.id()); ok && err == nil {
 			return errMayEnrol // nothing answered: go on
 		}
 		return err
@@ -164,7 +164,12 @@ var errMayEnrol = errors.New("login: may enrol")
 func passkeyOf(userID, name string, cred *webauthn.Credential) *storage.Passkey {
 	transports := make([]string, 0, len(cred.Transport))
 	for _, t := range cred.Transport {
-		transports = append(transports, string(t))
+		// Only the transports WebAuthn defines (§5.8.4): what the browser
+		// sends is stored, and PostgreSQL refuses some strings (NUL).
+		switch t {
+		case protocol.USB, protocol.NFC, protocol.BLE, protocol.SmartCard, protocol.Hybrid, protocol.Internal:
+			transports = append(transports, string(t))
+		}
 	}
 	return &storage.Passkey{
 		UserID: userID, CredentialID: cred.ID, PublicKey: cred.PublicKey,
@@ -198,9 +203,6 @@ func (p *Pages) passkeyRename(c echo.Context) error {
 	return c.Redirect(http.StatusSeeOther, SecurityPath+"?done=passkey_renamed")
 }
 
-// errLastFactor refuses removing the last second factor of a user who
-// must have one.
-var errLastFactor = errors.New("login: the last second factor may not be removed")
 
 // passkeyRemove is POST /account/security/passkeys/remove (id): a
 // sensitive change. The last standalone second factor stays when one is
@@ -229,18 +231,15 @@ func (p *Pages) passkeyRemove(c echo.Context) error {
 		}
 	}
 	err = p.store.InTx(ctx, func(ctx context.Context) error {
+		if err := p.store.LockUser(ctx, u.ID); err != nil {
+			return err
+		}
 		pk, err := p.store.DeletePasskey(ctx, u.ID, id)
 		if err != nil {
 			return err
 		}
-		if p.o.RequireSecondFactor {
-			ids, err := p.enrolledFactors(ctx, u.ID)
-			if err != nil {
-				return err
-			}
-			if !p.hasStandaloneFactor(ids) {
-				return errLastFactor
-			}
+		if err := p.keepsRequiredFactor(ctx, u.ID); err != nil {
+			return err
 		}
 		// Without a standalone factor left, the backup codes go too: they
 		// only back up the others.

@@ -184,15 +184,30 @@ func (p *Pages) sensitive(c echo.Context) (u *storage.User, lang string, ok bool
 // sign-in (sensitive). A pending sign-in of a user who already has a
 // factor may not enrol another: that would let a password alone add one.
 // ok=false means a response was written.
-func (p *Pages) enroller(c echo.Context, fr *flowRequest) (u *storage.User, pa *pendingAuth, lang string, ok bool, err error) {
+//
+// method is the method being enrolled: during a sign-in it must reach what
+// the flow demands (the step offers no other). Without a flow, a recent
+// sign-in on this browser is preferred to an abandoned pending one (a
+// re-authentication left halfway).
+func (p *Pages) enroller(c echo.Context, fr *flowRequest, method string) (u *storage.User, pa *pendingAuth, lang string, ok bool, err error) {
 	if pa, err = p.pending(c, fr); err != nil {
 		return nil, nil, "", false, err
+	}
+	if pa != nil && fr == nil {
+		if a, signedIn, err := p.o.Sessions.Authenticated(c); err != nil {
+			return nil, nil, "", false, err
+		} else if signedIn && p.recent(a) {
+			pa = nil
+		}
 	}
 	if pa == nil {
 		u, lang, ok, err = p.sensitive(c)
 		return u, nil, lang, ok, err
 	}
 	lang = p.o.Templates.Language("", c.Request().Header.Get("Accept-Language"))
+	if f := p.factorByID(method); f == nil || (fr != nil && !SatisfiesACR(f.reaches(), fr.flow.RequiredACR)) {
+		return nil, nil, lang, false, &web.Error{Status: http.StatusForbidden, Code: "enrolment_refused", Message: p.o.Templates.T(lang, "factor.unavailable")}
+	}
 	ctx := c.Request().Context()
 	ids, err := p.enrolledFactors(ctx, pa.UserID)
 	if err != nil {
@@ -223,4 +238,27 @@ func (p *Pages) mayRemoveFactor(ctx context.Context, userID, id string) (bool, e
 		}
 	}
 	return n > 1, nil
+}
+
+// errLastFactor refuses removing the last second factor of a user who
+// must have one.
+var errLastFactor = errors.New("login: the last second factor may not be removed")
+
+// keepsRequiredFactor is the check, inside a removal's transaction after
+// LockUser and the delete, that a user who must have a second factor still
+// has a standalone one (errLastFactor otherwise, rolling the removal
+// back): two removals at once cannot both pass mayRemoveFactor's early
+// check and leave none.
+func (p *Pages) keepsRequiredFactor(ctx context.Context, userID string) error {
+	if !p.o.RequireSecondFactor {
+		return nil
+	}
+	ids, err := p.enrolledFactors(ctx, userID)
+	if err != nil {
+		return err
+	}
+	if !p.hasStandaloneFactor(ids) {
+		return errLastFactor
+	}
+	return nil
 }

@@ -33,6 +33,7 @@ type Store interface {
 	AdvanceFlow(ctx context.Context, f *storage.Flow, from storage.FlowState) error
 	GetClient(ctx context.Context, id string) (*storage.Client, error)
 	InTx(ctx context.Context, fn func(ctx context.Context) error) error
+	LockUser(ctx context.Context, id string) error
 	TOTPStore
 	BackupCodeStore
 	EmailStore

@@ -115,12 +115,42 @@ func (t throttle) failedKey(ctx context.Context, key string) (lockedNow bool, er
 	return true, t.hot.ResetRate(ctx, failKey(key))
 }
 
-// succeededKey forgets key's failures.
+// attemptKey counts an attempt against key before it is checked, so that
+// guesses sent at the same moment cannot outrun the limit: of any burst,
+// only LockoutFailures attempts go on, and the one that uses the allowance
+// up locks key at once (its success lifts the lock: succeededKey). It
+// returns how long key stays locked when this attempt may not go on.
+func (t throttle) attemptKey(ctx context.Context, key string) (time.Duration, error) {
+	if t.l.LockoutFailures <= 0 {
+		return 0, nil
+	}
+	if wait, err := t.lockedKey(ctx, key); err != nil || wait > 0 {
+		return wait, err
+	}
+	d, err := t.hot.Allow(ctx, failKey(key), t.l.LockoutFailures, t.l.LockoutWindow)
+	if err != nil || (d.Allowed && d.Remaining > 0) {
+		return 0, err
+	}
+	until := t.now().Add(t.l.LockoutDuration).UnixMilli()
+	if err := t.hot.Put(ctx, lockKey(key), []byte(strconv.FormatInt(until, 10)), t.l.LockoutDuration); err != nil {
+		return 0, err
+	}
+	if !d.Allowed {
+		return t.l.LockoutDuration, nil
+	}
+	return 0, nil // the last attempt allowed goes on, under the lock
+}
+
+// succeededKey forgets key's failures and lifts a lock its last allowed
+// attempt set (attemptKey).
 func (t throttle) succeededKey(ctx context.Context, key string) error {
 	if t.l.LockoutFailures <= 0 {
 		return nil
 	}
-	return t.hot.ResetRate(ctx, failKey(key))
+	if err := t.hot.ResetRate(ctx, failKey(key)); err != nil {
+		return err
+	}
+	return t.hot.Delete(ctx, lockKey(key))
 }
 
 // accountKey names an account in hot-state keys by the SHA-256 of its email

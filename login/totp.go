@@ -14,6 +14,7 @@ import (
 	"github.com/pquerna/otp/hotp"
 
 	"github.com/madfam-org/janua/storage"
+	"github.com/madfam-org/janua/web"
 )
 
 // TOTP (RFC 6238) as every authenticator app does it: HMAC-SHA1, six
@@ -151,7 +152,7 @@ func normalizeTOTPCode(s string) string {
 // submitTOTP is POST /login/factor/totp: the authenticator's code as the
 // second factor of a pending sign-in.
 func (p *Pages) submitTOTP(c echo.Context) error {
-	at, ok, err := p.beginFactorAttempt(c)
+	at, ok, err := p.beginFactorAttempt(c, totpFactor{}.id())
 	if !ok || err != nil {
 		return err
 	}
@@ -194,7 +195,7 @@ type factorAttempt struct {
 // applies the per-IP limit and the user's second-factor lockout, both
 // before any code is checked. ok=false means a response was written (or
 // err is the page to show).
-func (p *Pages) beginFactorAttempt(c echo.Context) (at *factorAttempt, ok bool, err error) {
+func (p *Pages) beginFactorAttempt(c echo.Context, method string) (at *factorAttempt, ok bool, err error) {
 	fr, lang, err := p.loadFlow(c)
 	if err != nil {
 		return nil, false, err
@@ -205,6 +206,10 @@ func (p *Pages) beginFactorAttempt(c echo.Context) (at *factorAttempt, ok bool, 
 	}
 	if pa == nil {
 		return nil, false, p.factorExpired(lang)
+	}
+	// Only a method the step offers: one that reaches what the flow demands.
+	if f := p.factorByID(method); f == nil || (fr != nil && !SatisfiesACR(f.reaches(), fr.flow.RequiredACR)) {
+		return nil, false, &web.Error{Status: http.StatusBadRequest, Code: "method_not_offered", Message: p.o.Templates.T(lang, "factor.unavailable")}
 	}
 	at = &factorAttempt{fr: fr, lang: lang, pa: pa}
 	if fr != nil {
@@ -217,7 +222,7 @@ func (p *Pages) beginFactorAttempt(c echo.Context) (at *factorAttempt, ok bool, 
 		retryAfter(c, wait)
 		return nil, false, p.factorPage(c, at, http.StatusTooManyRequests, p.waitMessage(lang, wait))
 	}
-	if wait, err := p.secondFactorLocked(ctx, pa.UserID); err != nil {
+	if wait, err := p.secondFactorAttempt(ctx, pa.UserID); err != nil {
 		return nil, false, err
 	} else if wait > 0 {
 		p.audit(c, auditEvent(c, auditFactorFailed, storage.AuditFailure, pa.UserID, at.clientID, map[string]any{"reason": "locked"}))
@@ -230,7 +235,7 @@ func (p *Pages) beginFactorAttempt(c echo.Context) (at *factorAttempt, ok bool, 
 // factorFailed counts a wrong second factor and shows the step again with
 // msgKey's message ("factor.failed" when empty), or the lockout it caused.
 func (p *Pages) factorFailed(c echo.Context, at *factorAttempt, method, reason, msgKey string) error {
-	locked, err := p.secondFactorFailed(c, at.pa, method, at.clientID, reason)
+	locked, err := p.secondFactorFailed(c, at.pa, method, at.clientID, reason, true)
 	if err != nil {
 		return err
 	}

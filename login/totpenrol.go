@@ -54,7 +54,7 @@ func (p *Pages) signInEnrolment(c echo.Context) (e enrolment, ok bool, err error
 	if e.fr, e.lang, err = p.loadFlow(c); err != nil {
 		return e, false, err
 	}
-	e.u, e.pa, e.lang, ok, err = p.enroller(c, e.fr)
+	e.u, e.pa, e.lang, ok, err = p.enroller(c, e.fr, totpFactor{}.id())
 	return e, ok, err
 }
 
@@ -197,7 +197,7 @@ func (p *Pages) confirmTOTP(who func(echo.Context) (enrolment, bool, error)) ech
 			return &web.Error{Status: http.StatusTooManyRequests, Code: "rate_limited", Message: p.waitMessage(e.lang, wait)}
 		}
 		if e.pa != nil {
-			if wait, err := p.secondFactorLocked(ctx, e.u.ID); err != nil {
+			if wait, err := p.secondFactorAttempt(ctx, e.u.ID); err != nil {
 				return err
 			} else if wait > 0 {
 				retryAfter(c, wait)
@@ -218,7 +218,7 @@ func (p *Pages) confirmTOTP(who func(echo.Context) (enrolment, bool, error)) ech
 		if verdict != totpFresh {
 			p.audit(c, auditEvent(c, auditFactorEnrolFailed, storage.AuditFailure, e.u.ID, clientID, map[string]any{"method": "totp", "reason": "bad_code"}))
 			if e.pa != nil {
-				if locked, err := p.secondFactorFailed(c, e.pa, "totp", clientID, "bad_enrolment_code"); err != nil {
+				if locked, err := p.secondFactorFailed(c, e.pa, "totp", clientID, "bad_enrolment_code", true); err != nil {
 					return err
 				} else if locked {
 					retryAfter(c, p.o.Limits.LockoutDuration)
@@ -281,7 +281,13 @@ func (p *Pages) removeTOTP(c echo.Context) error {
 		return &web.Error{Status: http.StatusForbidden, Code: "last_factor", Message: p.o.Templates.T(lang, "totp.remove_refused")}
 	}
 	err = p.store.InTx(ctx, func(ctx context.Context) error {
+		if err := p.store.LockUser(ctx, u.ID); err != nil {
+			return err
+		}
 		if err := p.store.DeleteTOTP(ctx, u.ID); err != nil {
+			return err
+		}
+		if err := p.keepsRequiredFactor(ctx, u.ID); err != nil {
 			return err
 		}
 		dropped, err := p.dropOrphanBackupCodes(ctx, u.ID)
@@ -294,6 +300,10 @@ func (p *Pages) removeTOTP(c echo.Context) error {
 		}
 		return p.mfaMail(ctx, c, u, lang, "mail.mfa.totp_removed", "")
 	})
+	if errors.Is(err, errLastFactor) {
+		p.audit(c, auditEvent(c, auditFactorRemoved, storage.AuditFailure, u.ID, "", map[string]any{"method": "totp", "reason": "last_factor"}))
+		return &web.Error{Status: http.StatusForbidden, Code: "last_factor", Message: p.o.Templates.T(lang, "totp.remove_refused")}
+	}
 	if errors.Is(err, storage.ErrNotFound) {
 		return c.Redirect(http.StatusSeeOther, SecurityPath)
 	}

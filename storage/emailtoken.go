@@ -8,7 +8,6 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"time"
 
@@ -144,25 +143,26 @@ func (s *Store) ConsumeEmailToken(ctx context.Context, purpose EmailTokenPurpose
 // a wrong attempt against the live token id (the MaxEmailCodeAttempts-th
 // kills it, its link too) and returns ErrNotFound with how many attempts
 // are left (0 when the token is dead or unknown).
+//
+// One statement counts the attempt and, when the code is right, uses the
+// token: every try is counted before it can succeed, so guesses sent at
+// the same moment cannot outrun the limit.
 func (s *Store) ConsumeEmailCode(ctx context.Context, id, code, flowID, browser string) (t *EmailToken, attemptsLeft int, err error) {
 	now := s.now()
-	t, err = s.consumeEmailToken(ctx, "id = ? AND code_hash = ? AND flow_id = ? AND browser = ?", now,
-		id, s.emailCodeHash(id, code), flowID, browser)
-	if err == nil {
-		return t, 0, nil
-	}
-	if !errors.Is(err, ErrNotFound) {
-		return nil, 0, err
-	}
-	var attempts []int
-	err = s.db(ctx).Raw(`UPDATE email_tokens SET attempts = attempts + 1
+	var rows []EmailToken
+	err = s.db(ctx).Raw(`UPDATE email_tokens SET attempts = attempts + 1,
+		used_at = CASE WHEN code_hash = ? AND flow_id = ? AND browser = ? THEN ? ELSE used_at END
 		WHERE id = ? AND code_hash IS NOT NULL AND used_at IS NULL AND expires_at > ? AND attempts < ?
-		RETURNING attempts`, id, now, MaxEmailCodeAttempts).Scan(&attempts).Error
+		RETURNING *`, s.emailCodeHash(id, code), flowID, browser, now, id, now, MaxEmailCodeAttempts).Scan(&rows).Error
 	if err != nil {
 		return nil, 0, fmt.Errorf("storage: email code attempt: %w", mapError(err))
 	}
-	if len(attempts) == 1 {
-		attemptsLeft = max(0, MaxEmailCodeAttempts-attempts[0])
+	if len(rows) == 1 {
+		normalizeEmailToken(&rows[0])
+		if rows[0].UsedAt != nil {
+			return &rows[0], 0, nil
+		}
+		attemptsLeft = max(0, MaxEmailCodeAttempts-rows[0].Attempts)
 	}
 	return nil, attemptsLeft, fmt.Errorf("storage: email code: %w", ErrNotFound)
 }

@@ -253,3 +253,22 @@ func (s *Store) missingOrConflict(ctx context.Context, model any, id, what strin
 	}
 	return fmt.Errorf("storage: %s %s was changed concurrently: %w", what, id, ErrConflict)
 }
+
+// LockUser holds the row lock of user id until the transaction in ctx
+// ends, so that changes to one user's sign-in methods made at the same
+// moment (removing the authenticator app and the last passkey) happen one
+// after the other, and a check made after the lock sees what the other
+// did. SQLite has one writer at a time already; PostgreSQL locks the row.
+func (s *Store) LockUser(ctx context.Context, id string) error {
+	if !validUUIDs(id) {
+		return fmt.Errorf("storage: lock user %q: %w", id, ErrNotFound)
+	}
+	res := s.db(ctx).Exec("UPDATE users SET id = id WHERE id = ?", id)
+	if res.Error != nil {
+		return fmt.Errorf("storage: lock user %s: %w", id, mapError(res.Error))
+	}
+	if res.RowsAffected == 0 {
+		return fmt.Errorf("storage: lock user %s: %w", id, ErrNotFound)
+	}
+	return nil
+}

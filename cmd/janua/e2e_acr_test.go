@@ -103,6 +103,18 @@ func TestE2EStepUpBeyondEnrolledFactors(t *testing.T) {
 			strings.Contains(resp.Page, `id="passkey-enrol"`) || strings.Contains(resp.Page, `id="totp-form"`) {
 			t.Fatalf("acr_values=phr for a TOTP user: shown %v mode %q %v\n%.1500s", resp.Shown, resp.Mode, resp.Params, resp.Page)
 		}
+		// Posting a method the step does not offer (it cannot reach phr) is
+		// refused before any code is looked at, and so is enrolling one.
+		action, fields, _ := pageForm(a.page, "factor-cancel-form")
+		query := action[strings.Index(action, "?"):]
+		for _, path := range []string{"/login/factor/totp", "/login/factor/backup", "/login/factor/totp/enrol"} {
+			fields.Set("code", m.app.next())
+			res := a.do(http.MethodPost, o.issuer+path+query, fields)
+			if res.StatusCode != http.StatusBadRequest && res.StatusCode != http.StatusForbidden {
+				t.Errorf("%s on a phr flow: %d", path, res.StatusCode)
+			}
+		}
+		a.get(action) // back to the step, for its cancel form
 		giveUpUnmet(t, a, c.Redirect, state)
 	})
 }

@@ -6,6 +6,7 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -53,6 +54,59 @@ func TestE2ESecondFactorLimits(t *testing.T) {
 			}
 			if auditDetail(o, "login.locked", "method", "totp") == nil || auditDetail(o, "login.factor_failed", "reason", "locked") == nil {
 				t.Fatal("the lockout was not audited")
+			}
+		})
+	})
+	// Codes posted at the same moment are each counted before they are
+	// checked: of a burst of wrong codes only LockoutFailures are compared
+	// (the last of them locks), the rest are refused unchecked.
+	t.Run("Burst", func(t *testing.T) {
+		eachBackend(t, nil, func(t *testing.T, o *op) {
+			rp := o.goRP(t, o.register(t, oidc.ClientSpec{FirstParty: true}))
+			a := o.agent()
+			rp.login(a)
+			m := newMFA(t)
+			m.enrolTOTP(t, a)
+			step := stopAt(t, rp, a, oauth2.SetAuthURLParam("prompt", "login"))
+			action, fields, ok := pageForm(step.Page, "totp-form")
+			if !ok {
+				t.Fatal("no code form")
+			}
+			base, _ := url.Parse(o.issuer + "/")
+			target := resolve(base, action)
+			const burst = 20
+			statuses := make(chan int, burst)
+			var wg sync.WaitGroup
+			for range burst {
+				form := url.Values{}
+				for k, v := range fields {
+					form[k] = v
+				}
+				form.Set("code", m.app.wrong())
+				wg.Go(func() {
+					req, _ := http.NewRequest(http.MethodPost, target, strings.NewReader(form.Encode()))
+					req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+					res, err := a.c.Do(req)
+					if err != nil {
+						t.Error(err)
+						return
+					}
+					res.Body.Close()
+					statuses <- res.StatusCode
+				})
+			}
+			wg.Wait()
+			close(statuses)
+			refused := 0
+			for st := range statuses {
+				if st == http.StatusBadRequest {
+					refused++
+				} else if st != http.StatusTooManyRequests {
+					t.Errorf("status %d", st)
+				}
+			}
+			if refused > o.cfg.Login.LockoutFailures-1 {
+				t.Fatalf("%d of %d simultaneous wrong codes were checked; the lockout allows %d", refused, burst, o.cfg.Login.LockoutFailures)
 			}
 		})
 	})

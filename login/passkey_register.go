@@ -203,7 +203,6 @@ func (p *Pages) passkeyRename(c echo.Context) error {
 	return c.Redirect(http.StatusSeeOther, SecurityPath+"?done=passkey_renamed")
 }
 
-
 // passkeyRemove is POST /account/security/passkeys/remove (id): a
 // sensitive change. The last standalone second factor stays when one is
 // required (mayRemoveFactor), checked again under the lock of the user's

@@ -29,6 +29,16 @@ func BenchmarkHandlers(b *testing.B) {
 	for _, be := range storagetest.Backends(b) {
 		b.Run(be.Name, func(b *testing.B) {
 			s := newBenchServer(b, be)
+			for _, path := range []string{"/.well-known/openid-configuration", "/.well-known/jwks.json"} {
+				b.Run(strings.TrimPrefix(path, "/.well-known/"), func(b *testing.B) {
+					b.ReportAllocs()
+					for b.Loop() {
+						if rec := s.serve(httptest.NewRequest(http.MethodGet, path, nil)); rec.Code != http.StatusOK {
+							b.Fatalf("%s: %d", path, rec.Code)
+						}
+					}
+				})
+			}
 			b.Run("TokenClientCredentials", func(b *testing.B) {
 				form := url.Values{"grant_type": {"client_credentials"}, "scope": {"api"}}.Encode()
 				b.ReportAllocs()
@@ -97,7 +107,8 @@ func newBenchServer(b *testing.B, be storagetest.Backend) *benchServer {
 	hot := storage.NewMemoryHotState(storage.MemoryHotStateOptions{})
 	b.Cleanup(func() { _ = hot.Close() })
 	a := &app{io: streams{in: strings.NewReader(""), out: io.Discard, err: io.Discard}}
-	e, err := a.newServer(ctx, c, slog.New(slog.DiscardHandler), store, hot)
+	// The access log is formatted as in production (JSON, info) and dropped.
+	e, err := a.newServer(ctx, c, slog.New(slog.NewJSONHandler(io.Discard, nil)), store, hot)
 	if err != nil {
 		b.Fatal(err)
 	}

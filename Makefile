@@ -39,8 +39,8 @@ fmt: ## Format the code
 	gofmt -w $$(git ls-files '*.go')
 
 .PHONY: screenshots
-screenshots: ## Regenerate docs/screenshots (every page, desktop and phone, headless Chromium)
-	JANUA_TEST_SCREENSHOTS=$(CURDIR)/docs/screenshots $(GO) test -count=1 -run TestBrowserPages ./cmd/janua
+screenshots: ## Regenerate docs/screenshots (every page and sign-in method, desktop and phone, headless Chromium)
+	JANUA_TEST_SCREENSHOTS=$(CURDIR)/docs/screenshots $(GO) test -count=1 -run TestBrowser ./cmd/janua
 
 .PHONY: bench
 bench: ## Go benchmarks, then janua-load on SQLite and on PostgreSQL + Redis: writes docs/performance.md (~10 min)

@@ -1,6 +1,7 @@
 package storagetest
 
 import (
+	"context"
 	"reflect"
 	"sync"
 	"testing"
@@ -83,6 +84,58 @@ func testUsers(t *testing.T, b Backend) {
 		}
 		if _, err := h.store.GetUserByEmail(h.ctx, "nobody@example.com"); !is(err, storage.ErrNotFound) {
 			t.Errorf("GetUserByEmail: %v, want ErrNotFound", err)
+		}
+	})
+
+	// LockUser serialises transactions about one user: a second one waits
+	// at its LockUser until the first ends, and then sees what it did.
+	t.Run("LockUserSerialises", func(t *testing.T) {
+		h := newHarness(t, b)
+		u, other := newUser("lock@example.com"), newUser("other@example.com")
+		for _, x := range []*storage.User{u, other} {
+			if err := h.store.CreateUser(h.ctx, x, ""); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := h.store.LockUser(h.ctx, uuid.NewString()); !is(err, storage.ErrNotFound) {
+			t.Errorf("LockUser of nobody: %v", err)
+		}
+		release, locked := make(chan struct{}), make(chan struct{})
+		first := make(chan error, 1)
+		go func() {
+			first <- h.store.InTx(h.ctx, func(ctx context.Context) error {
+				if err := h.store.LockUser(ctx, u.ID); err != nil {
+					return err
+				}
+				close(locked)
+				<-release
+				return h.store.SetUserDisabled(ctx, u.ID, true)
+			})
+		}()
+		<-locked
+		second := make(chan bool, 1)
+		go func() {
+			_ = h.store.InTx(h.ctx, func(ctx context.Context) error {
+				if err := h.store.LockUser(ctx, u.ID); err != nil {
+					t.Error(err)
+					return err
+				}
+				got, err := h.store.GetUser(ctx, u.ID)
+				second <- err == nil && got.Disabled()
+				return nil
+			})
+		}()
+		select {
+		case <-second:
+			t.Fatal("a second transaction got the user's lock while the first held it")
+		case <-time.After(200 * time.Millisecond):
+		}
+		close(release)
+		if err := <-first; err != nil {
+			t.Fatal(err)
+		}
+		if sawDisabled := <-second; !sawDisabled {
+			t.Error("after the lock, the second transaction did not see the first one's change")
 		}
 	})
 

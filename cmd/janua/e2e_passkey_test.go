@@ -3,6 +3,10 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
 	"database/sql"
 	"encoding/base64"
 	"encoding/json"
@@ -82,7 +86,30 @@ type passkeyDevice struct {
 func newPasskeyDevice(t *testing.T, o *op, synced bool) *passkeyDevice {
 	return &passkeyDevice{t: t, rp: virtualwebauthn.RelyingParty{ID: passkeyRPIDLocal, Name: "Janua", Origin: o.issuer},
 		auth: virtualwebauthn.NewAuthenticatorWithOptions(virtualwebauthn.AuthenticatorOptions{BackupEligible: synced, BackupState: synced}),
-		cred: virtualwebauthn.NewCredential(virtualwebauthn.KeyTypeEC2)}
+		cred: newEC2Credential(t)}
+}
+
+// newEC2Credential is a P-256 credential whose public key coordinates are
+// both 32 bytes long. virtualwebauthn encodes them with big.Int.Bytes,
+// which drops leading zero octets that COSE requires be kept (RFC 9053
+// §7.1.1), so about one key in 128 would be refused: such keys are drawn
+// again.
+func newEC2Credential(t testing.TB) virtualwebauthn.Credential {
+	t.Helper()
+	for {
+		key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(key.X.Bytes()) != 32 || len(key.Y.Bytes()) != 32 {
+			continue
+		}
+		data, err := x509.MarshalPKCS8PrivateKey(key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return virtualwebauthn.NewCredentialWithImportedKey(virtualwebauthn.KeyTypeEC2, data)
+	}
 }
 
 // postJSON posts body as JSON with the CSRF token in the header and

@@ -113,7 +113,7 @@ func passkeyBenchServer(b *testing.B) (*echo.Echo, *passkeyDevice) {
 	}
 	dev := &passkeyDevice{t: b, rp: virtualwebauthn.RelyingParty{ID: "localhost", Name: "Janua", Origin: c.Issuer},
 		auth: virtualwebauthn.NewAuthenticatorWithOptions(virtualwebauthn.AuthenticatorOptions{UserHandle: handle}),
-		cred: virtualwebauthn.NewCredential(virtualwebauthn.KeyTypeEC2)}
+		cred: newEC2Credential(b)}
 	if err := store.CreatePasskey(ctx, &storage.Passkey{UserID: u.ID, CredentialID: dev.cred.ID, PublicKey: dev.cred.Key.AttestationData(),
 		AttestationType: "self", AttestationFormat: "packed", AAGUID: dev.auth.Aaguid[:], UserPresent: true, UserVerified: true, Name: "Bench"}, 10); err != nil {
 		b.Fatal(err)

@@ -1,6 +1,7 @@
 package oidc
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"net/http"
@@ -300,9 +301,17 @@ func (p *Provider) finish(c echo.Context, ar fosite.AuthorizeRequester, client *
 	if err != nil {
 		return p.authorizeError(c, ar, fosite.ErrServerError.WithWrap(err))
 	}
-	resp, err := p.oauth.NewAuthorizeResponse(ctx, ar, sess)
-	if err != nil {
-		return p.authorizeError(c, ar, err)
+	// The code, its OpenID Connect request and PKCE challenge (and an
+	// implicit access token) are written in one statement.
+	var resp fosite.AuthorizeResponder
+	var respErr error
+	if err := p.store.BatchOAuth2Inserts(ctx, func(ctx context.Context) error {
+		resp, respErr = p.oauth.NewAuthorizeResponse(ctx, ar, sess)
+		return respErr
+	}); respErr != nil {
+		return p.authorizeError(c, ar, respErr)
+	} else if err != nil {
+		return p.authorizeError(c, ar, fosite.ErrServerError.WithWrap(err))
 	}
 	return p.writeAuthorizeResponse(c, ar, resp.GetParameters())
 }

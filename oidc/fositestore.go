@@ -31,6 +31,7 @@ type Store interface {
 	AdvanceFlow(ctx context.Context, f *storage.Flow, from storage.FlowState) error
 	RecordAuditEvent(ctx context.Context, e *storage.AuditEvent) error
 	RevokeBrowserSessionBySID(ctx context.Context, sid string) (userID string, err error)
+	BatchOAuth2Inserts(ctx context.Context, fn func(ctx context.Context) error) error
 }
 
 var _ Store = (*storage.Store)(nil)

@@ -209,6 +209,10 @@ func (s *Store) createOAuth2Session(ctx context.Context, kind oauth2Kind, signat
 	if err != nil {
 		return err
 	}
+	if b := batchOf(ctx); b != nil {
+		b.rows = append(b.rows, row)
+		return nil
+	}
 	if err := s.db(ctx).Create(&row).Error; err != nil {
 		return oauth2Error("create "+kind.noun(), err)
 	}

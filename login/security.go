@@ -29,7 +29,6 @@ const DefaultReauthWindow = 10 * time.Minute
 // own section (Sections[id], shown by the partial security_<id>).
 type securityView struct {
 	Email    string
-	Factors  []string // the methods Janua offers, in page order
 	Sections map[string]any
 	Sessions []sessionRow
 	// Recent is set when sensitive changes need no re-authentication now;
@@ -78,7 +77,6 @@ func (p *Pages) showSecurity(c echo.Context) error {
 		if err != nil {
 			return err
 		}
-		v.Factors = append(v.Factors, f.id())
 		v.Sections[f.id()] = s
 	}
 	if k := c.QueryParam("done"); noticeKey.MatchString(k) {

@@ -98,10 +98,12 @@ func (s *Sessions) Authenticated(c echo.Context) (a Authentication, ok bool, err
 		if err := s.store.TouchBrowserSession(c.Request().Context(), bs.ID, idle); err != nil {
 			if errors.Is(err, storage.ErrNotFound) { // revoked meanwhile
 				s.o.Cookies.Clear(c, SessionCookie)
+				forgetLive(c)
 				return Authentication{}, false, nil
 			}
 			return Authentication{}, false, err
 		}
+		bs.LastSeenAt, bs.IdleExpiresAt = now, idle // the request's later lookups need not touch again
 	}
 	return authenticationOf(bs), true, nil
 }
@@ -122,6 +124,7 @@ func (s *Sessions) EndSession(c echo.Context) (*Authentication, error) {
 		return nil, err
 	}
 	ctx := c.Request().Context()
+	forgetLive(c)
 	if err := s.store.RevokeBrowserSession(ctx, bs.ID); err != nil {
 		if errors.Is(err, storage.ErrNotFound) {
 			return nil, nil
@@ -136,7 +139,33 @@ func (s *Sessions) EndSession(c echo.Context) (*Authentication, error) {
 
 // live returns the browser's live session, or nil. A cookie naming no live
 // session is cleared.
+//
+// The answer is kept for the rest of the request (liveKey), so the several
+// pieces of one request that ask (the account page, its re-authentication
+// check, the current session's row) read the session once.
 func (s *Sessions) live(ctx context.Context, c echo.Context) (*storage.BrowserSession, error) {
+	if m, ok := c.Get(liveKey).(*liveMemo); ok && m != nil {
+		return m.bs, nil
+	}
+	bs, err := s.lookup(ctx, c)
+	if err == nil {
+		c.Set(liveKey, &liveMemo{bs: bs})
+	}
+	return bs, err
+}
+
+// liveKey holds a request's *liveMemo in its echo context.
+const liveKey = "login.live-session"
+
+// liveMemo is the browser's live session as this request found it (nil:
+// none).
+type liveMemo struct{ bs *storage.BrowserSession }
+
+// forgetLive drops the request's memo once its session changed.
+func forgetLive(c echo.Context) { c.Set(liveKey, (*liveMemo)(nil)) }
+
+// lookup reads the browser's live session from its cookie.
+func (s *Sessions) lookup(ctx context.Context, c echo.Context) (*storage.BrowserSession, error) {
 	token := s.o.Cookies.Get(c, SessionCookie)
 	if token == "" {
 		return nil, nil
@@ -175,6 +204,7 @@ func (s *Sessions) start(ctx context.Context, c echo.Context, userID string, rem
 			return nil, err
 		}
 		st.replaced = old.SID
+		forgetLive(c)
 	}
 	now := s.o.Now().UTC()
 	st.token = randomToken(32)

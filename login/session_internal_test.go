@@ -43,3 +43,55 @@ func TestSessionCookieOnHTTPS(t *testing.T) {
 		}
 	}
 }
+
+// countingSessions counts the session reads of a real store.
+type countingSessions struct {
+	*storage.Store
+	reads int
+}
+
+func (s *countingSessions) GetBrowserSession(ctx context.Context, id string) (*storage.BrowserSession, error) {
+	s.reads++
+	return s.Store.GetBrowserSession(ctx, id)
+}
+
+// One request reads the browser's session once, however many of its parts
+// ask; a sign-in or sign-out within it makes the next ask read again.
+func TestSessionReadOncePerRequest(t *testing.T) {
+	store := &countingSessions{Store: storagetest.OpenSQLite(t)}
+	ctx := context.Background()
+	u := &storage.User{Email: "ana@example.com"}
+	if err := store.CreateUser(ctx, u, ""); err != nil {
+		t.Fatal(err)
+	}
+	s := NewSessions(store, SessionOptions{})
+	rec := httptest.NewRecorder()
+	c := echo.New().NewContext(httptest.NewRequest(http.MethodPost, "/login", nil), rec)
+	st, err := s.start(ctx, c, u.ID, false, []string{AMRPassword})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.setCookie(c, st)
+
+	req := httptest.NewRequest(http.MethodGet, "/account/security", nil)
+	req.Header.Set("Cookie", strings.Split(rec.Header().Get("Set-Cookie"), ";")[0])
+	c = echo.New().NewContext(req, httptest.NewRecorder())
+	store.reads = 0
+	for range 3 {
+		if _, ok, err := s.Authenticated(c); !ok || err != nil {
+			t.Fatalf("not signed in: %v", err)
+		}
+		if bs, err := s.live(ctx, c); bs == nil || err != nil {
+			t.Fatalf("live: %v", err)
+		}
+	}
+	if store.reads != 1 {
+		t.Fatalf("%d session reads in one request, want 1", store.reads)
+	}
+	if _, err := s.EndSession(c); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok, _ := s.Authenticated(c); ok || store.reads != 2 {
+		t.Fatalf("after ending the session: signed in %v, %d reads", ok, store.reads)
+	}
+}

@@ -33,6 +33,20 @@ func (d Dialect) defaultMaxOpenConns() int {
 	return 20
 }
 
+// groupCommitFlushers is how many group-commit batches may be in flight
+// (groupcommit.go): one on SQLite, which writes through one connection;
+// two on PostgreSQL, so that a batch waiting on its WAL flush does not hold
+// up the next. More flushers make smaller batches and more commits: with
+// eight grants at a time, two flushers measured 0.41 statements and 160–235
+// µs per grant in BenchmarkHandlers, four 0.67 and 250–420 µs, eight (no
+// grouping) 1.0 and 410–570 µs.
+func (d Dialect) groupCommitFlushers() int {
+	if d == SQLite {
+		return 1
+	}
+	return 2
+}
+
 // Rebind turns ? placeholders into $1, $2, … for PostgreSQL, for raw
 // database/sql queries (gorm rebinds its own).
 func (d Dialect) Rebind(q string) string {

@@ -23,6 +23,9 @@ var (
 	ErrConflict = errors.New("storage: conflict")
 )
 
+// errStoreClosed answers a write queued after the store began to close.
+var errStoreClosed = errors.New("storage: store closed")
+
 // SQLite extended result codes we translate (https://sqlite.org/rescode.html).
 const (
 	sqliteConstraintUnique     = 2067

@@ -213,10 +213,24 @@ func (s *Store) createOAuth2Session(ctx context.Context, kind oauth2Kind, signat
 		b.rows = append(b.rows, row)
 		return nil
 	}
+	if !inTx(ctx) {
+		// Outside a transaction nothing else is written with the row:
+		// it can share a commit with other requests' rows.
+		if err := s.inserts.insert(ctx, row); err != nil {
+			return oauth2Error("create "+kind.noun(), err)
+		}
+		return nil
+	}
 	if err := s.db(ctx).Create(&row).Error; err != nil {
 		return oauth2Error("create "+kind.noun(), err)
 	}
 	return nil
+}
+
+// insertOAuth2Rows writes rows in one multi-row INSERT: the group commit's
+// write.
+func (s *Store) insertOAuth2Rows(ctx context.Context, rows []oauth2Session) error {
+	return s.gdb.WithContext(ctx).Create(&rows).Error
 }
 
 // newOAuth2Row is the row createOAuth2Session writes (and the bulk insert

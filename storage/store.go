@@ -48,6 +48,9 @@ type Store struct {
 	stats   *statementCounter
 	// mailKey keys the hashes of mailed short codes (emailtoken.go).
 	mailKey []byte
+	// inserts group-commits OAuth 2.0 rows written outside a transaction
+	// (groupcommit.go).
+	inserts *groupCommit
 }
 
 // Open connects to the database named by opts.URL. It does not migrate:
@@ -102,7 +105,7 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 		_ = sqlDB.Close()
 		return nil, fmt.Errorf("storage: connect to %s: %w", db.Redacted(), err)
 	}
-	return &Store{
+	s := &Store{
 		gdb:     gdb,
 		sqlDB:   sqlDB,
 		dialect: db.Dialect,
@@ -113,7 +116,9 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 		codeKey: newCodeKey(opts.Secret),
 		stats:   stats,
 		mailKey: newEmailCodeKey(opts.Secret),
-	}, nil
+	}
+	s.inserts = newGroupCommit(db.Dialect.groupCommitFlushers(), s.insertOAuth2Rows)
+	return s, nil
 }
 
 // Dialect reports which database the store talks to.
@@ -130,8 +135,12 @@ func (s *Store) Ping(ctx context.Context) error {
 	return nil
 }
 
-// Close closes the connection pool.
-func (s *Store) Close() error { return s.sqlDB.Close() }
+// Close stops the group commit, after the batch in flight, and closes the
+// connection pool.
+func (s *Store) Close() error {
+	s.inserts.close()
+	return s.sqlDB.Close()
+}
 
 // now is the store's clock, in UTC at the databases' common precision.
 func (s *Store) now() time.Time { return utc(s.clock()) }

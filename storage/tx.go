@@ -133,6 +133,12 @@ func (s *Store) db(ctx context.Context) *gorm.DB {
 	return s.gdb.WithContext(ctx)
 }
 
+// inTx reports whether ctx carries a transaction.
+func inTx(ctx context.Context) bool {
+	_, ok := ctx.Value(txKey{}).(*gorm.DB)
+	return ok
+}
+
 func isTxDone(err error) bool {
 	return errors.Is(err, gorm.ErrInvalidTransaction) || errors.Is(err, sql.ErrTxDone)
 }

@@ -163,6 +163,10 @@ type LoginConfig struct {
 // listener, off unless Listen is set, so it is never public by accident.
 type MetricsConfig struct {
 	Listen string `yaml:"listen"`
+	// Pprof adds Go's profiler (net/http/pprof) under /debug/pprof/ on the
+	// metrics listener, for CPU profiles of a running server (make bench
+	// takes one per scenario). Off by default: profiles show internals.
+	Pprof bool `yaml:"pprof"`
 }
 
 // defaultConfig is the zero-configuration development setup.
@@ -256,6 +260,7 @@ func settings(c *Config) []setting {
 		{"login.email_send_window", "JANUA_LOGIN_EMAIL_SEND_WINDOW", "", "window of the email send limits", false, &c.Login.EmailSendWindow},
 		{"login.totp_issuer", "JANUA_LOGIN_TOTP_ISSUER", "", "the name authenticator apps show for Janua's codes (default: the issuer's host)", false, &c.Login.TOTPIssuer},
 		{"metrics.listen", "JANUA_METRICS_LISTEN", "", "address of the Prometheus /metrics listener, e.g. 127.0.0.1:9464 (default: off)", false, &c.Metrics.Listen},
+		{"metrics.pprof", "JANUA_METRICS_PPROF", "", "serve Go's profiler under /debug/pprof/ on the metrics listener", false, &c.Metrics.Pprof},
 		{"mail.from", "JANUA_MAIL_FROM", "", "sender address of Janua's mail (required with mail.smtp_host)", false, &c.Mail.From},
 		{"mail.from_name", "JANUA_MAIL_FROM_NAME", "", "sender display name", false, &c.Mail.FromName},
 		{"mail.smtp_host", "JANUA_SMTP_HOST", "", "SMTP server (required in production; without it development keeps mail at /dev/mailbox)", false, &c.Mail.SMTPHost},
@@ -407,6 +412,8 @@ func (c *Config) validate() problems {
 		if _, port, err := net.SplitHostPort(c.Metrics.Listen); err != nil || port == "" {
 			p.add("metrics.listen: %q must be host:port or :port", c.Metrics.Listen)
 		}
+	} else if c.Metrics.Pprof {
+		p.add("metrics.pprof: needs metrics.listen (the profiler is only served there)")
 	}
 	p = append(p, c.validateMail()...)
 	p = append(p, c.validatePasskeys()...)

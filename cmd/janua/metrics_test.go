@@ -58,6 +58,31 @@ func TestMetricsEndpoint(t *testing.T) {
 	if res, _ := get(t, base+"/metrics"); res.StatusCode != 404 {
 		t.Errorf("main listener /metrics: %d, want 404", res.StatusCode)
 	}
+	// Nor is the profiler served unless metrics.pprof asks for it.
+	if res, _ := get(t, "http://"+addr+"/debug/pprof/"); res.StatusCode != 404 {
+		t.Errorf("/debug/pprof/ without metrics.pprof: %d, want 404", res.StatusCode)
+	}
+}
+
+// metrics.pprof adds Go's profiler to the metrics listener (make bench
+// takes a CPU profile of each scenario from it), never to the main one.
+func TestMetricsPprof(t *testing.T) {
+	c := newCLI(t)
+	addr := freeAddr(t)
+	c.env["JANUA_METRICS_LISTEN"] = addr
+	c.env["JANUA_METRICS_PPROF"] = "true"
+	base := startServe(t, c)
+	res, body := get(t, "http://"+addr+"/debug/pprof/profile?seconds=1")
+	if res.StatusCode != 200 || !strings.HasPrefix(body, "\x1f\x8b") {
+		t.Fatalf("CPU profile: %d, %d bytes (want a gzipped profile)", res.StatusCode, len(body))
+	}
+	if res, _ := get(t, base+"/debug/pprof/"); res.StatusCode != 404 {
+		t.Errorf("main listener /debug/pprof/: %d, want 404", res.StatusCode)
+	}
+	delete(c.env, "JANUA_METRICS_LISTEN")
+	if _, _, err := c.run("config"); err == nil || !strings.Contains(err.Error(), "metrics.pprof") {
+		t.Fatalf("metrics.pprof without metrics.listen: %v", err)
+	}
 }
 
 // The metrics listener is off unless configured, and a bad address is a

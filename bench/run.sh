@@ -6,7 +6,10 @@
 # Needs what `make test` needs: Go, PostgreSQL at JANUA_TEST_POSTGRES_DSN
 # (psql to create a fresh schema), Redis at JANUA_TEST_REDIS_ADDR.
 # Knobs: BENCH_DURATION (10s per scenario), BENCH_CONCURRENCY (8),
-# BENCH_USERS (64), BENCHTIME (go test -benchtime, 1s), BENCH_OUT.
+# BENCH_USERS (64), BENCHTIME (go test -benchtime, 1s), BENCH_OUT,
+# and for a quicker partial run BENCH_SCENARIOS ("all", or names separated
+# by spaces), BENCH_BACKENDS ("sqlite postgres"), BENCH_GO (1; 0 skips the
+# Go benchmarks).
 set -euo pipefail
 
 root=$(git rev-parse --show-toplevel)
@@ -16,6 +19,9 @@ concurrency=${BENCH_CONCURRENCY:-8}
 users=${BENCH_USERS:-64}
 benchtime=${BENCHTIME:-1s}
 out=${BENCH_OUT:-docs/performance.md}
+scenarios=${BENCH_SCENARIOS:-all}
+backends=${BENCH_BACKENDS:-sqlite postgres}
+gobench=${BENCH_GO:-1}
 pg=${JANUA_TEST_POSTGRES_DSN:-postgres://postgres@127.0.0.1:5432/test?sslmode=disable}
 redis=${JANUA_TEST_REDIS_ADDR:-127.0.0.1:6379}
 work=$(mktemp -d)
@@ -34,10 +40,12 @@ log "building janua and janua-load"
 CGO_ENABLED=0 go build -trimpath -o "$work/janua" ./cmd/janua
 CGO_ENABLED=0 go build -trimpath -o "$work/janua-load" ./cmd/janua-load
 
-log "Go benchmarks (-benchtime $benchtime)"
-pkgs=$(git grep -l '^func Benchmark' -- '*_test.go' | xargs -n1 dirname | sort -u | sed 's|^|./|')
-JANUA_TEST_POSTGRES_DSN=$pg JANUA_TEST_REDIS_ADDR=$redis \
-	go test -run '^$' -bench . -benchmem -count=1 -benchtime "$benchtime" $pkgs | tee "$work/gobench.txt" >&2
+if [[ $gobench == 1 ]]; then
+	log "Go benchmarks (-benchtime $benchtime)"
+	pkgs=$(git grep -l '^func Benchmark' -- '*_test.go' | xargs -n1 dirname | sort -u | sed 's|^|./|')
+	JANUA_TEST_POSTGRES_DSN=$pg JANUA_TEST_REDIS_ADDR=$redis \
+		go test -run '^$' -bench . -benchmem -count=1 -benchtime "$benchtime" $pkgs | tee "$work/gobench.txt" >&2
+fi
 
 # A free loopback port: bind :0 through bash's /dev/tcp is not possible, so
 # pick one from the ephemeral range that nothing listens on.
@@ -54,7 +62,7 @@ port() {
 run_backend() {
 	local name=$1 port mport t0 t1 rc=0
 	port=$(port); mport=$(port)
-	export JANUA_ISSUER=http://127.0.0.1:$port JANUA_HTTP_ADDR=127.0.0.1:$port JANUA_METRICS_LISTEN=127.0.0.1:$mport
+	export JANUA_ISSUER=http://127.0.0.1:$port JANUA_HTTP_ADDR=127.0.0.1:$port JANUA_METRICS_LISTEN=127.0.0.1:$mport JANUA_METRICS_PPROF=true
 	export JANUA_DATA_DIR=$work/$name JANUA_SECRET=bench-secret-bench-secret-bench-secret-0123
 	# One loopback address plays every user: lift the per-IP limits (the
 	# users are many, so no account lockout is reached either).
@@ -78,17 +86,19 @@ run_backend() {
 	sleep 1
 	awk '/^VmRSS:/ {printf "%.1f", $2/1024}' "/proc/$server_pid/status" >"$work/$name-idle-rss"
 	log "$name: load, $duration per scenario, concurrency $concurrency"
-	"$work/janua-load" --issuer "$JANUA_ISSUER" --fixture "$work/$name-fixture.json" --scenario all \
+	local sc=() s
+	for s in $scenarios; do sc+=(--scenario "$s"); done
+	mkdir -p "$work/$name-profiles"
+	"$work/janua-load" --issuer "$JANUA_ISSUER" --fixture "$work/$name-fixture.json" "${sc[@]}" \
 		--duration "$duration" --warmup 2s --concurrency "$concurrency" \
-		--server-pid "$server_pid" --metrics-url "http://127.0.0.1:$mport/metrics" \
+		--server-pid "$server_pid" --metrics-url "http://127.0.0.1:$mport/metrics" --profile-dir "$work/$name-profiles" \
 		--output markdown --save "$work/$name.json" >"$work/$name.md" || rc=$?
 	[[ $rc == 0 || $rc == 3 ]] || { echo "bench: janua-load failed ($rc)" >&2; exit 1; }
 	kill -TERM "$server_pid"; wait "$server_pid" || true; server_pid=
 	if [[ $name == postgres ]]; then psql -q "$pg" -c "SET client_min_messages = warning; DROP SCHEMA $schema CASCADE" >/dev/null; fi
 }
 
-run_backend sqlite
-run_backend postgres
+for b in $backends; do run_backend "$b"; done
 
 log "writing $out"
 cpu=$(awk -F': ' '/^model name/ {print $2; exit}' /proc/cpuinfo)
@@ -114,7 +124,7 @@ commit=$(git rev-parse --short HEAD)$(git diff --quiet HEAD -- . ':!docs/perform
 	echo "database statements per operation from \`janua_db_statements_total\` (BEGIN and COMMIT count); the server's"
 	echo "resident memory before, at peak (sampled every 100 ms) and after the scenario. An operation is one request,"
 	echo "except \`code\` (authorize, its redirect, token: ID token verified) and \`password\` (login page, form post)."
-	for name in sqlite postgres; do
+	for name in $backends; do
 		echo
 		if [[ $name == sqlite ]]; then
 			echo "## SQLite (embedded, one connection), hot state in memory"
@@ -128,13 +138,35 @@ commit=$(git rev-parse --short HEAD)$(git diff --quiet HEAD -- . ':!docs/perform
 		cat "$work/$name.md"
 	done
 	echo
-	echo "## Go benchmarks"
+	echo "## Where the CPU goes"
 	echo
-	echo "\`go test -run '^\$' -bench . -benchmem -benchtime $benchtime\` over the packages with benchmarks (SQLite and PostgreSQL, memory and Redis where a benchmark runs on each)."
-	echo
-	echo '```'
-	grep -E '^(Benchmark|pkg:|ok|FAIL)' "$work/gobench.txt"
-	echo '```'
+	echo "The server's CPU profile over each scenario's measured window (\`metrics.pprof\`, \`janua-load --profile-dir\`):"
+	echo "the functions with the most CPU of their own, then the cumulative share of the layers that matter."
+	for name in $backends; do
+		for f in "$work/$name-profiles"/*.pprof; do
+			[[ -e $f ]] || continue
+			echo
+			echo "<details><summary>$name, $(basename "$f" .pprof)</summary>"
+			echo
+			echo '```'
+			go tool pprof -top -nodecount=14 "$f" 2>/dev/null | sed -n '/^Showing top/,$p' | cut -c1-140
+			echo
+			go tool pprof -top -cum "$f" 2>/dev/null | grep -E ' (net/http\.\(\*conn\)\.serve|github.com/labstack/echo/v4\.\(\*Echo\)\.ServeHTTP|gorm.io/gorm\.\(\*processor\)\.Execute|database/sql\.\(\*DB\)\.(ExecContext|QueryContext)|golang.org/x/crypto/argon2\.IDKey|runtime\.gcBgMarkWorker|syscall\.Syscall6?|internal/runtime/syscall/linux\.Syscall6|crypto/(rsa|ecdsa)\.Sign.*|html/template\.\(\*Template\)\.Execute)$' | head -14 | cut -c1-140
+			echo '```'
+			echo
+			echo "</details>"
+		done
+	done
+	if [[ $gobench == 1 ]]; then
+		echo
+		echo "## Go benchmarks"
+		echo
+		echo "\`go test -run '^\$' -bench . -benchmem -benchtime $benchtime\` over the packages with benchmarks (SQLite and PostgreSQL, memory and Redis where a benchmark runs on each)."
+		echo
+		echo '```'
+		grep -E '^(Benchmark|pkg:|ok|FAIL)' "$work/gobench.txt"
+		echo '```'
+	fi
 	echo
 	echo "make bench took $(( $(date +%s) - started )) s."
 } >"$out"

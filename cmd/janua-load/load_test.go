@@ -143,14 +143,6 @@ func TestLoadEveryScenario(t *testing.T) {
 	}
 	for _, r := range rep.Results {
 		t.Run(r.Scenario, func(t *testing.T) {
-			if r.Scenario == "cc-jwt-rs256" {
-				// Janua signs JWT access tokens with ES256 only: setup
-				// registers no client for it, and all skips it.
-				if r.Skipped == "" {
-					t.Errorf("not skipped: %+v", r)
-				}
-				return
-			}
 			if r.Skipped != "" || r.SetupError != "" || r.Errors != 0 || r.Ops == 0 {
 				t.Fatalf("skipped %q, set-up error %q, %d errors %v, %d ops", r.Skipped, r.SetupError, r.Errors, r.ErrorSamples, r.Ops)
 			}

@@ -36,6 +36,8 @@ type options struct {
 	loginPath   string
 	serverPID   int
 	metricsURL  string
+	profileDir  string
+	cpuProfile  string
 	output      string
 	save        string
 }
@@ -56,6 +58,8 @@ func (o *options) flags(cmd *cobra.Command) {
 	f.StringVar(&o.loginPath, "login-path", "/login", "path of the issuer's sign-in page (password scenario)")
 	f.IntVar(&o.serverPID, "server-pid", 0, "the server's process ID on this machine: CPU time and memory from /proc")
 	f.StringVar(&o.metricsURL, "metrics-url", "", "the server's Prometheus metrics URL: statements (and CPU and memory without --server-pid)")
+	f.StringVar(&o.profileDir, "profile-dir", "", "write a CPU profile of the server for each scenario's measured window to DIR/SCENARIO.pprof (needs --metrics-url and the server's metrics.pprof)")
+	f.StringVar(&o.cpuProfile, "cpuprofile", "", "write janua-load's own CPU profile to this file (what the load generator costs)")
 	f.StringVar(&o.output, "output", "text", "text, json or markdown")
 	f.StringVar(&o.save, "save", "", "also write the report as JSON to this file")
 }
@@ -102,6 +106,9 @@ func (o *options) validate() (*fixture, error) {
 		if err := loopbackURL(o.metricsURL); err != nil {
 			probs = append(probs, "--metrics-url: "+err.Error())
 		}
+	}
+	if o.profileDir != "" && o.metricsURL == "" {
+		probs = append(probs, "--profile-dir needs --metrics-url (the profiler is served on the metrics listener)")
 	}
 	if o.duration <= 0 || o.duration > maxDuration {
 		probs = append(probs, fmt.Sprintf("--duration must be positive and at most %s", maxDuration))

@@ -23,7 +23,7 @@ type env struct {
 	opts      *options
 	fx        *fixture
 	disc      discovery
-	transport *http.Transport
+	transport *leanTransport
 	http      *http.Client // no cookies, no redirects
 	keys      *keySet
 	idTokens  *gooidc.Provider
@@ -48,14 +48,7 @@ func discoveryURL(issuer string) string {
 
 // newEnv discovers the issuer and checks that every endpoint is on loopback.
 func newEnv(ctx context.Context, o *options, fx *fixture) (*env, error) {
-	tr := &http.Transport{
-		Proxy:               nil,
-		MaxIdleConns:        o.concurrency * 4,
-		MaxIdleConnsPerHost: o.concurrency * 4,
-		IdleConnTimeout:     90 * time.Second,
-		DisableCompression:  true,
-		ForceAttemptHTTP2:   false,
-	}
+	tr := newLeanTransport(o.concurrency * 4)
 	e := &env{opts: o, fx: fx, transport: tr}
 	e.http = &http.Client{Transport: tr, Timeout: o.timeout,
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
@@ -115,13 +108,18 @@ func send(c *http.Client, req *http.Request) (*http.Response, []byte, error) {
 	return res, body, nil
 }
 
+// isJSON reports whether the response says its body is JSON.
+func isJSON(res *http.Response) bool {
+	return strings.HasPrefix(res.Header.Get("Content-Type"), "application/json")
+}
+
 // wantJSON checks the status and decodes a JSON body into v.
 func wantJSON(res *http.Response, body []byte, status int, v any) error {
 	if err := wantStatus(res, body, status); err != nil {
 		return err
 	}
-	if ct := res.Header.Get("Content-Type"); !strings.HasPrefix(ct, "application/json") {
-		return fmt.Errorf("%s %s: Content-Type %q, want application/json", res.Request.Method, res.Request.URL.Path, ct)
+	if !isJSON(res) {
+		return fmt.Errorf("%s %s: Content-Type %q, want application/json", res.Request.Method, res.Request.URL.Path, res.Header.Get("Content-Type"))
 	}
 	if err := json.Unmarshal(body, v); err != nil {
 		return fmt.Errorf("%s %s: %w", res.Request.Method, res.Request.URL.Path, err)

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"path/filepath"
 	"slices"
 	"sync"
 	"time"
@@ -78,6 +79,7 @@ func runScenario(ctx context.Context, e *env, sc *scenario, log io.Writer) Resul
 	var before serverSample
 	var beforeErr error
 	var peak *peakSampler
+	var profile *profileTake
 	// The server's counters at the start of the measured window: at once
 	// without a warm-up, else when it ends (operations in flight then blur
 	// the edge by at most --concurrency operations).
@@ -87,6 +89,9 @@ func runScenario(ctx context.Context, e *env, sc *scenario, log io.Writer) Resul
 		sleepUntil(ctx, measureFrom)
 		before, beforeErr = e.server.sample(ctx)
 		peak = e.server.startPeak(ctx)
+		if o.profileDir != "" {
+			profile = e.server.startProfile(ctx, o.duration, filepath.Join(o.profileDir, sc.name+".pprof"))
+		}
 	}
 	if o.warmup == 0 {
 		takeBefore()
@@ -110,6 +115,9 @@ func runScenario(ctx context.Context, e *env, sc *scenario, log io.Writer) Resul
 	measured := time.Since(measureFrom)
 	after, afterErr := e.server.sample(ctx)
 	peakRSS := peak.stop()
+	if err := profile.wait(); err != nil {
+		fmt.Fprintf(log, "janua-load: %s: CPU profile: %v\n", sc.name, err)
+	}
 
 	var all tally
 	for i := range tallies {

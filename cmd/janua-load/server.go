@@ -9,6 +9,7 @@ import (
 	"io"
 	"math"
 	"net/http"
+	"net/url"
 	"os"
 	"strconv"
 	"strings"
@@ -281,4 +282,68 @@ func usage(before, after serverSample, peak float64, ops uint64) *ServerUsage {
 func round(v float64, places int) float64 {
 	p := math.Pow10(places)
 	return math.Round(v*p) / p
+}
+
+// profileURL is the CPU profiler of the server whose metrics are at
+// metricsURL: Janua serves /debug/pprof/ beside /metrics when metrics.pprof
+// is set.
+func profileURL(metricsURL string, d time.Duration) (string, error) {
+	u, err := url.Parse(metricsURL)
+	if err != nil {
+		return "", err
+	}
+	u.Path, u.RawQuery = "/debug/pprof/profile", "seconds="+strconv.Itoa(max(1, int(d.Round(time.Second)/time.Second)))
+	return u.String(), nil
+}
+
+// profileTake is a CPU profile being taken; wait returns once it is written.
+type profileTake struct{ done chan error }
+
+// startProfile asks the server for a CPU profile of the next d and writes
+// it to path. Without --profile-dir it does nothing.
+func (p *serverProbe) startProfile(ctx context.Context, d time.Duration, path string) *profileTake {
+	if p.metricsURL == "" || path == "" {
+		return nil
+	}
+	pt := &profileTake{done: make(chan error, 1)}
+	go func() {
+		pt.done <- func() error {
+			target, err := profileURL(p.metricsURL, d)
+			if err != nil {
+				return err
+			}
+			ctx, cancel := context.WithTimeout(ctx, d+30*time.Second)
+			defer cancel()
+			req, err := http.NewRequestWithContext(ctx, http.MethodGet, target, nil)
+			if err != nil {
+				return err
+			}
+			// The probe's client times out in seconds; a profile takes d.
+			res, err := (&http.Client{}).Do(req)
+			if err != nil {
+				return err
+			}
+			defer res.Body.Close()
+			if res.StatusCode != http.StatusOK {
+				return fmt.Errorf("%s: %s (is metrics.pprof on?)", target, res.Status)
+			}
+			f, err := os.Create(path)
+			if err != nil {
+				return err
+			}
+			if _, err := io.Copy(f, io.LimitReader(res.Body, 64<<20)); err != nil {
+				_ = f.Close()
+				return err
+			}
+			return f.Close()
+		}()
+	}()
+	return pt
+}
+
+func (pt *profileTake) wait() error {
+	if pt == nil {
+		return nil
+	}
+	return <-pt.done
 }

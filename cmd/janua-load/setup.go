@@ -76,7 +76,9 @@ func (sp *setupSpec) run(ctx context.Context, stderr io.Writer) (*fixture, error
 		args []string
 	}{
 		{roleCC, []string{"--name", "janua-load client_credentials (opaque)", "--grant-type", "client_credentials", "--scope", "api"}},
-		{roleCCJWTES256, []string{"--name", "janua-load client_credentials (JWT)", "--grant-type", "client_credentials", "--scope", "api", "--access-token-format", "jwt"}},
+		{roleCCJWTES256, []string{"--name", "janua-load client_credentials (JWT ES256)", "--grant-type", "client_credentials", "--scope", "api", "--access-token-format", "jwt"}},
+		{roleCCJWTRS256, []string{"--name", "janua-load client_credentials (JWT RS256)", "--grant-type", "client_credentials", "--scope", "api",
+			"--access-token-format", "jwt", "--access-token-signed-response-alg", "RS256"}},
 		{roleCode, []string{"--name", "janua-load code", "--first-party", "--redirect-uri", sp.redirectURI,
 			"--grant-type", "authorization_code", "--grant-type", "refresh_token", "--scope", codeScope}},
 	}

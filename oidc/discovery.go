@@ -3,6 +3,7 @@ package oidc
 import (
 	"encoding/json"
 	"net/http"
+	"strconv"
 
 	"github.com/labstack/echo/v4"
 )
@@ -108,5 +109,8 @@ func serveDocument(c echo.Context, doc []byte, etag, cache string) error {
 	if c.Request().Header.Get("If-None-Match") == etag {
 		return c.NoContent(http.StatusNotModified)
 	}
+	// A length, so that a document longer than net/http's 2 KiB
+	// response buffer is not sent chunked.
+	h.Set("Content-Length", strconv.Itoa(len(doc)))
 	return c.Blob(http.StatusOK, "application/json", doc)
 }

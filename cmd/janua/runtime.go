@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"log/slog"
 	"os"
@@ -23,11 +24,14 @@ const devSecretFile = "secret"
 
 // logger builds the process logger from the configuration: JSON in
 // production, text in development, unless log.format says otherwise.
-func (a *app) logger(c Config) *slog.Logger {
+func (a *app) logger(c Config) *slog.Logger { return a.loggerTo(a.io.err, c) }
+
+// loggerTo is logger writing to w.
+func (a *app) loggerTo(w io.Writer, c Config) *slog.Logger {
 	var level slog.Level
 	_ = level.UnmarshalText([]byte(c.Log.Level))
 	json := c.Log.Format == "json" || (c.Log.Format == "auto" && c.production())
-	return web.NewLogger(a.io.err, level, json)
+	return web.NewLogger(w, level, json)
 }
 
 // secret returns the key-encryption secret: the configured one, or in

@@ -39,7 +39,11 @@ func (a *app) serveCmd() *cobra.Command {
 // serve runs until ctx ends (SIGINT/SIGTERM), then drains in-flight requests.
 func (a *app) serve(ctx context.Context, c Config) error {
 	started := time.Now()
-	log := a.logger(c)
+	// The server's lines (one per request) go out in batches: see
+	// web.LogBuffer. Deferred first, so it flushes last.
+	out := web.NewLogBuffer(a.io.err, 64<<10, 100*time.Millisecond)
+	defer out.Close()
+	log := a.loggerTo(out, c)
 
 	store, err := openStore(ctx, c, log)
 	if err != nil {

@@ -237,6 +237,13 @@ func (s ClientSpec) Normalize() (*storage.Client, error) {
 	default:
 		c.add("access_token_format", "%q must be opaque or jwt", m.AccessTokenFormat)
 	}
+	if a := m.AccessTokenSigningAlg; a != "" {
+		if !slices.Contains(SupportedSigningAlgs(), a) {
+			c.add("access_token_signed_response_alg", "%q is not one of %s", a, strings.Join(SupportedSigningAlgs(), ", "))
+		} else if m.AccessTokenFormat != "jwt" {
+			c.add("access_token_signed_response_alg", "is only meaningful with access_token_format jwt")
+		}
+	}
 	for field, v := range map[string]int64{"access_token_ttl": m.AccessTokenTTL, "refresh_token_idle_ttl": m.RefreshTokenIdleTTL,
 		"refresh_token_absolute_ttl": m.RefreshTokenAbsoluteTTL, "default_max_age": m.DefaultMaxAge} {
 		if v < 0 {

@@ -86,9 +86,7 @@ func (p *Provider) exchange(c echo.Context, w http.ResponseWriter) (string, erro
 		}
 		sess.ClientID = client.ID
 		sess.Subject = client.ID
-		if client.Metadata.AccessTokenFormat == "jwt" {
-			sess.AccessTokenAlg = ES256
-		}
+		sess.AccessTokenAlg = accessTokenAlg(client)
 	}
 	resp, err := p.oauth.NewAccessResponse(ctx, ar)
 	if err != nil {

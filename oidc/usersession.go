@@ -27,6 +27,20 @@ func idTokenAlg(c *storage.Client) string {
 	return RS256
 }
 
+// accessTokenAlg is the algorithm of the client's JWT access tokens (RFC
+// 9068): its access_token_signed_response_alg, ES256 by default (a
+// signature 20 times cheaper than RS256 and a smaller token); empty for
+// opaque tokens.
+func accessTokenAlg(c *storage.Client) string {
+	if c.Metadata.AccessTokenFormat != "jwt" {
+		return ""
+	}
+	if a := c.Metadata.AccessTokenSigningAlg; a != "" {
+		return a
+	}
+	return ES256
+}
+
 // newUserSession builds the session fosite stores with the code or tokens:
 // the ID token's claims (OIDC Core §2) and the access token's shape.
 func (p *Provider) newUserSession(ctx context.Context, client *storage.Client, authn Authentication,
@@ -36,9 +50,7 @@ func (p *Provider) newUserSession(ctx context.Context, client *storage.Client, a
 	s.Username = authn.Subject
 	s.SID = authn.SessionID
 	s.ClientID = client.ID
-	if client.Metadata.AccessTokenFormat == "jwt" {
-		s.AccessTokenAlg = ES256
-	}
+	s.AccessTokenAlg = accessTokenAlg(client)
 	p.planRefresh(s, client, p.opts.Now())
 	cl := s.Claims
 	cl.Issuer = p.opts.Issuer

@@ -48,11 +48,15 @@ type ClientMetadata struct {
 	IDTokenSignedResponseAlg string          `json:"id_token_signed_response_alg,omitempty"`
 	// TokenEndpointAuthSigningAlg pins the alg of private_key_jwt
 	// assertions; empty accepts any the server supports.
-	TokenEndpointAuthSigningAlg string   `json:"token_endpoint_auth_signing_alg,omitempty"`
-	UserinfoSignedResponseAlg   string   `json:"userinfo_signed_response_alg,omitempty"`
-	AccessTokenFormat           string   `json:"access_token_format,omitempty"` // "opaque" | "jwt"
-	DefaultMaxAge               int64    `json:"default_max_age,omitempty"`
-	DefaultACRValues            []string `json:"default_acr_values,omitempty"`
+	TokenEndpointAuthSigningAlg string `json:"token_endpoint_auth_signing_alg,omitempty"`
+	UserinfoSignedResponseAlg   string `json:"userinfo_signed_response_alg,omitempty"`
+	AccessTokenFormat           string `json:"access_token_format,omitempty"` // "opaque" | "jwt"
+	// AccessTokenSigningAlg signs the client's JWT access tokens (RFC
+	// 9068 §2.1); empty means ES256. Keycloak calls it
+	// access.token.signed.response.alg.
+	AccessTokenSigningAlg string   `json:"access_token_signed_response_alg,omitempty"`
+	DefaultMaxAge         int64    `json:"default_max_age,omitempty"`
+	DefaultACRValues      []string `json:"default_acr_values,omitempty"`
 	// Lifetimes in seconds; zero means the server default.
 	AccessTokenTTL          int64 `json:"access_token_ttl,omitempty"`
 	RefreshTokenIdleTTL     int64 `json:"refresh_token_idle_ttl,omitempty"`

@@ -145,6 +145,7 @@ func (a *app) clientsCreateCmd() *cobra.Command {
 	f.StringVar(&spec.Metadata.IDTokenSignedResponseAlg, "id-token-signed-response-alg", "", "RS256 (default), ES256 or EdDSA")
 	f.StringVar(&spec.Metadata.UserinfoSignedResponseAlg, "userinfo-signed-response-alg", "", "sign userinfo responses: RS256, ES256 or EdDSA")
 	f.StringVar(&spec.Metadata.AccessTokenFormat, "access-token-format", "", "opaque (default) or jwt (RFC 9068)")
+	f.StringVar(&spec.Metadata.AccessTokenSigningAlg, "access-token-signed-response-alg", "", "sign JWT access tokens with ES256 (default), RS256 or EdDSA")
 	f.Int64Var(&spec.Metadata.DefaultMaxAge, "default-max-age", 0, "seconds after which users must sign in again for this client, unless a request says max_age (0: never)")
 	f.Int64Var(&spec.Metadata.AccessTokenTTL, "access-token-ttl", 0, "access token lifetime in seconds (0: the server's)")
 	f.Int64Var(&spec.Metadata.RefreshTokenIdleTTL, "refresh-token-idle-ttl", 0, "refresh token idle lifetime in seconds (0: the server's)")

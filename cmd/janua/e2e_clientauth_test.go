@@ -94,6 +94,8 @@ func TestE2EClientCredentials(t *testing.T) {
 		spec.Metadata = storage.ClientMetadata{AccessTokenFormat: "jwt"}
 		spec.TokenEndpointAuthMethod = oidc.AuthClientSecretPost
 		jwtClient := o.register(t, spec)
+		spec.Metadata.AccessTokenSigningAlg = oidc.RS256
+		rsClient := o.register(t, spec)
 		cc := func(c *rpClient, scopes ...string) *clientcredentials.Config {
 			style := oauth2.AuthStyleInHeader
 			if c.Client.TokenEndpointAuthMethod == oidc.AuthClientSecretPost {
@@ -113,6 +115,23 @@ func TestE2EClientCredentials(t *testing.T) {
 			}
 			in := o.introspect(t, opaque, tok.AccessToken)
 			if in["active"] != true || in["client_id"] != opaque.ID || in["sub"] != opaque.ID || in["scope"] != "api.read" {
+				t.Fatalf("introspection %v", in)
+			}
+		})
+
+		t.Run("JWT RS256", func(t *testing.T) {
+			// access_token_signed_response_alg picks the signature.
+			tok, err := cc(rsClient, "api.read").Token(o.ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if h := jwtPart(t, tok.AccessToken, 0); h["typ"] != "at+jwt" || h["alg"] != oidc.RS256 {
+				t.Fatalf("JWT access token header %v", h)
+			}
+			if _, err := gooidc.NewRemoteKeySet(o.ctx, o.issuer+pathJWKS).VerifySignature(o.ctx, tok.AccessToken); err != nil {
+				t.Fatalf("the RS256 access token does not verify with the JWKS: %v", err)
+			}
+			if in := o.introspect(t, rsClient, tok.AccessToken); in["active"] != true || in["client_id"] != rsClient.ID {
 				t.Fatalf("introspection %v", in)
 			}
 		})

@@ -9,7 +9,8 @@
 # BENCH_USERS (64), BENCHTIME (go test -benchtime, 1s), BENCH_OUT,
 # and for a quicker partial run BENCH_SCENARIOS ("all", or names separated
 # by spaces), BENCH_BACKENDS ("sqlite postgres"), BENCH_GO (1; 0 skips the
-# Go benchmarks).
+# Go benchmarks), BENCH_HALF_RATE (5s: the open-loop pass at half the rate
+# reached, for the p99 target; 0 skips it).
 set -euo pipefail
 
 root=$(git rev-parse --show-toplevel)
@@ -22,6 +23,7 @@ out=${BENCH_OUT:-docs/performance.md}
 scenarios=${BENCH_SCENARIOS:-all}
 backends=${BENCH_BACKENDS:-sqlite postgres}
 gobench=${BENCH_GO:-1}
+halfrate=${BENCH_HALF_RATE:-5s}
 pg=${JANUA_TEST_POSTGRES_DSN:-postgres://postgres@127.0.0.1:5432/test?sslmode=disable}
 redis=${JANUA_TEST_REDIS_ADDR:-127.0.0.1:6379}
 work=$(mktemp -d)
@@ -90,7 +92,7 @@ run_backend() {
 	for s in $scenarios; do sc+=(--scenario "$s"); done
 	mkdir -p "$work/$name-profiles"
 	"$work/janua-load" --issuer "$JANUA_ISSUER" --fixture "$work/$name-fixture.json" "${sc[@]}" \
-		--duration "$duration" --warmup 2s --concurrency "$concurrency" \
+		--duration "$duration" --warmup 2s --concurrency "$concurrency" --half-rate "$halfrate" \
 		--server-pid "$server_pid" --metrics-url "http://127.0.0.1:$mport/metrics" --profile-dir "$work/$name-profiles" \
 		--output markdown --save "$work/$name.json" >"$work/$name.md" || rc=$?
 	[[ $rc == 0 || $rc == 3 ]] || { echo "bench: janua-load failed ($rc)" >&2; exit 1; }
@@ -116,10 +118,11 @@ commit=$(git rev-parse --short HEAD)$(git diff --quiet HEAD -- . ':!docs/perform
 	echo "| commit | \`$commit\` |"
 	echo "| machine | ${cpu:-unknown CPU}, $(nproc) cores, $mem RAM, $(uname -sr) |"
 	echo "| Go | $(go env GOVERSION) |"
-	echo "| load | \`janua-load\` on the same machine: $duration per scenario after a 2s warm-up, $concurrency workers, closed loop, keep-alive |"
+	echo "| load | \`janua-load\` on the same machine: $duration per scenario after a 2s warm-up, $concurrency workers, closed loop, keep-alive; then $halfrate open loop at half the rate reached |"
 	echo "| server | \`janua serve\` with the default configuration (argon2id m=19 MiB t=2, info access log to a file), per-IP limits lifted |"
 	echo
-	echo "Columns: operations per second; latency percentiles of successful operations; errors (any unexpected status or body);"
+	echo "Columns: operations per second; latency percentiles of successful operations; the p99 of an open-loop pass at half"
+	echo "that rate (latency from each operation's planned start, with the rate achieved); errors (any unexpected status or body);"
 	echo "HTTP requests per operation; the server's CPU time per operation from /proc/PID/stat (user + system);"
 	echo "database statements per operation from \`janua_db_statements_total\` (BEGIN and COMMIT count); the server's"
 	echo "resident memory before, at peak (sampled every 100 ms) and after the scenario. An operation is one request,"

@@ -64,7 +64,7 @@ func startJanua(t *testing.T) *server {
 		"JANUA_DATA_DIR=" + filepath.Join(dir, "data"),
 		"JANUA_HTTP_ADDR=" + addr,
 		"JANUA_ISSUER=" + s.issuer,
-		"JANUA_METRICS_LISTEN=" + maddr,
+		"JANUA_METRICS_LISTEN=" + maddr, "JANUA_METRICS_PPROF=true",
 		"JANUA_LOG_LEVEL=warn",
 		// Cheap argon2 for tests; the bench runs the production cost.
 		"JANUA_ARGON2_MEMORY_KIB=8192", "JANUA_ARGON2_ITERATIONS=1",
@@ -209,6 +209,22 @@ func TestLoadCountsUnexpectedStatus(t *testing.T) {
 	}
 	if r := rep.Results[0]; r.Errors != 0 || r.Ops == 0 || r.Ops > 41 || r.Rate != 40 {
 		t.Errorf("open loop at 40/s for 1s: %d ops, %d errors", r.Ops, r.Errors)
+	}
+
+	// --half-rate: a second, open-loop pass at half the rate reached, with
+	// its own p99 (the issue's latency target), and a CPU profile of the
+	// server with --profile-dir.
+	dir := t.TempDir()
+	rep, err = s.load(t, "--scenario", "jwks", "--duration", "1s", "--half-rate", "1s", "--profile-dir", dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r = rep.Results[0]
+	if h := r.HalfRate; h == nil || h.LatencyMS == nil || h.Rate < r.OpsPerSec/2-1 || h.Rate > r.OpsPerSec/2+1 || h.OpsPerSec > h.Rate*1.1 {
+		t.Fatalf("half-rate pass %+v of %.0f ops/s", h, r.OpsPerSec)
+	}
+	if st, err := os.Stat(filepath.Join(dir, "jwks.pprof")); err != nil || st.Size() == 0 {
+		t.Fatalf("CPU profile: %v", err)
 	}
 }
 

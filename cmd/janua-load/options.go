@@ -38,6 +38,7 @@ type options struct {
 	metricsURL  string
 	profileDir  string
 	cpuProfile  string
+	halfRate    time.Duration
 	output      string
 	save        string
 }
@@ -59,6 +60,7 @@ func (o *options) flags(cmd *cobra.Command) {
 	f.IntVar(&o.serverPID, "server-pid", 0, "the server's process ID on this machine: CPU time and memory from /proc")
 	f.StringVar(&o.metricsURL, "metrics-url", "", "the server's Prometheus metrics URL: statements (and CPU and memory without --server-pid)")
 	f.StringVar(&o.profileDir, "profile-dir", "", "write a CPU profile of the server for each scenario's measured window to DIR/SCENARIO.pprof (needs --metrics-url and the server's metrics.pprof)")
+	f.DurationVar(&o.halfRate, "half-rate", 0, "after each scenario, run it this long open loop at half the rate it reached, and report that pass's p99 (0: off)")
 	f.StringVar(&o.cpuProfile, "cpuprofile", "", "write janua-load's own CPU profile to this file (what the load generator costs)")
 	f.StringVar(&o.output, "output", "text", "text, json or markdown")
 	f.StringVar(&o.save, "save", "", "also write the report as JSON to this file")
@@ -106,6 +108,12 @@ func (o *options) validate() (*fixture, error) {
 		if err := loopbackURL(o.metricsURL); err != nil {
 			probs = append(probs, "--metrics-url: "+err.Error())
 		}
+	}
+	if o.halfRate < 0 || o.halfRate > maxDuration {
+		probs = append(probs, fmt.Sprintf("--half-rate must be between 0 and %s", maxDuration))
+	}
+	if o.halfRate > 0 && o.rate > 0 {
+		probs = append(probs, "--half-rate is for closed-loop runs (without --rate)")
 	}
 	if o.profileDir != "" && o.metricsURL == "" {
 		probs = append(probs, "--profile-dir needs --metrics-url (the profiler is served on the metrics listener)")

@@ -39,6 +39,16 @@ type Result struct {
 	ErrorSamples  map[string]uint64 `json:"error_samples,omitempty"`
 	Server        *ServerUsage      `json:"server,omitempty"`
 	ServerError   string            `json:"server_error,omitempty"`
+	// HalfRate is the open-loop pass at half of OpsPerSec (--half-rate).
+	HalfRate *HalfRate `json:"half_rate,omitempty"`
+}
+
+// HalfRate is a scenario run open loop at half its closed-loop maximum.
+type HalfRate struct {
+	Rate      float64  `json:"rate"`
+	OpsPerSec float64  `json:"ops_per_second"`
+	Errors    uint64   `json:"errors"`
+	LatencyMS *Latency `json:"latency_ms,omitempty"`
 }
 
 // Latency is in milliseconds.
@@ -84,23 +94,26 @@ func (r *Report) write(w io.Writer, format string) error {
 }
 
 // columns are the table's, shared by text and Markdown.
-var columns = []string{"scenario", "ops/s", "p50 ms", "p90 ms", "p99 ms", "errors", "req/op", "CPU µs/op", "stmts/op", "RSS MiB before/peak/after"}
+var columns = []string{"scenario", "ops/s", "p50 ms", "p90 ms", "p99 ms", "p99 ms at ½ ops/s", "errors", "req/op", "CPU µs/op", "stmts/op", "RSS MiB before/peak/after"}
 
 func (x *Result) row() []string {
 	if x.Skipped != "" {
-		return []string{x.Scenario, "skipped", "", "", "", "", "", "", "", ""}
+		return []string{x.Scenario, "skipped", "", "", "", "", "", "", "", "", ""}
 	}
 	if x.SetupError != "" {
-		return []string{x.Scenario, "set-up failed", "", "", "", "", "", "", "", ""}
+		return []string{x.Scenario, "set-up failed", "", "", "", "", "", "", "", "", ""}
 	}
-	row := []string{x.Scenario, fmt.Sprintf("%.0f", x.OpsPerSec), "-", "-", "-", fmt.Sprint(x.Errors), fmt.Sprintf("%.1f", x.RequestsPerOp), "-", "-", "-"}
+	row := []string{x.Scenario, fmt.Sprintf("%.0f", x.OpsPerSec), "-", "-", "-", "-", fmt.Sprint(x.Errors), fmt.Sprintf("%.1f", x.RequestsPerOp), "-", "-", "-"}
 	if l := x.LatencyMS; l != nil {
 		row[2], row[3], row[4] = ms(l.P50), ms(l.P90), ms(l.P99)
 	}
+	if h := x.HalfRate; h != nil && h.LatencyMS != nil {
+		row[5] = ms(h.LatencyMS.P99) + fmt.Sprintf(" (%.0f/s)", h.OpsPerSec)
+	}
 	if s := x.Server; s != nil {
-		row[7] = orDash(s.CPUMicrosPerOp, "%.0f")
-		row[8] = orDash(s.StatementsPerOp, "%.2f")
-		row[9] = orDash(s.RSSBeforeMiB, "%.0f") + " / " + orDash(s.RSSPeakMiB, "%.0f") + " / " + orDash(s.RSSAfterMiB, "%.0f")
+		row[8] = orDash(s.CPUMicrosPerOp, "%.0f")
+		row[9] = orDash(s.StatementsPerOp, "%.2f")
+		row[10] = orDash(s.RSSBeforeMiB, "%.0f") + " / " + orDash(s.RSSPeakMiB, "%.0f") + " / " + orDash(s.RSSAfterMiB, "%.0f")
 	}
 	return row
 }

@@ -56,7 +56,28 @@ func (t *tally) merge(o *tally) {
 // runScenario sets up one worker per --concurrency, warms up, measures for
 // --duration, and reports. A set-up failure is reported, not measured.
 func runScenario(ctx context.Context, e *env, sc *scenario, log io.Writer) Result {
-	o := e.opts
+	res := runScenarioWith(ctx, e, sc, e.opts, log)
+	if d := e.opts.halfRate; d > 0 && res.SetupError == "" && res.OpsPerSec > 0 && ctx.Err() == nil {
+		// The latency target: p99 at half the maximum rate, open
+		// loop (latency counted from each operation's planned start).
+		half := *e.opts
+		half.rate, half.duration, half.warmup, half.profileDir = res.OpsPerSec/2, d, time.Second, ""
+		h := runScenarioWith(ctx, e, sc, &half, log)
+		res.HalfRate = &HalfRate{Rate: round(half.rate, 0), OpsPerSec: round(h.OpsPerSec, 1), Errors: h.Errors, LatencyMS: h.LatencyMS}
+		res.Errors += h.Errors
+		for k, v := range h.ErrorSamples {
+			if res.ErrorSamples == nil {
+				res.ErrorSamples = map[string]uint64{}
+			}
+			res.ErrorSamples[k] += v
+		}
+	}
+	return res
+}
+
+// runScenarioWith runs sc with options o (the run's, or the half-rate
+// pass's).
+func runScenarioWith(ctx context.Context, e *env, sc *scenario, o *options, log io.Writer) Result {
 	res := Result{Scenario: sc.name, Concurrency: o.concurrency, Rate: o.rate}
 	steps := make([]step, o.concurrency)
 	errs := make([]error, o.concurrency)
@@ -71,7 +92,11 @@ func runScenario(ctx context.Context, e *env, sc *scenario, log io.Writer) Resul
 			return res
 		}
 	}
-	fmt.Fprintf(log, "janua-load: %s: %d workers, %s warm-up, %s measured\n", sc.name, o.concurrency, o.warmup, o.duration)
+	if o.rate > 0 {
+		fmt.Fprintf(log, "janua-load: %s: %d workers, open loop at %.0f ops/s, %s warm-up, %s measured\n", sc.name, o.concurrency, o.rate, o.warmup, o.duration)
+	} else {
+		fmt.Fprintf(log, "janua-load: %s: %d workers, %s warm-up, %s measured\n", sc.name, o.concurrency, o.warmup, o.duration)
+	}
 
 	start := time.Now()
 	measureFrom := start.Add(o.warmup)

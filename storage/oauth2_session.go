@@ -209,8 +209,13 @@ func (s *Store) createOAuth2Session(ctx context.Context, kind oauth2Kind, signat
 	if err != nil {
 		return err
 	}
+	forgetOAuth2Row(ctx, kind, row.Signature)
 	if b := batchOf(ctx); b != nil {
 		b.rows = append(b.rows, row)
+		return nil
+	}
+	if b := txInsertsOf(ctx); b != nil {
+		b.rows = append(b.rows, row) // written before the commit
 		return nil
 	}
 	if err := s.db(ctx).Create(&row).Error; err != nil {
@@ -264,10 +269,7 @@ func newOAuth2Row(kind oauth2Kind, signature, accessSignature string, req fosite
 // error fosite expects: ErrInvalidatedAuthorizeCode for a used code,
 // ErrInactiveToken for a rotated or revoked refresh token.
 func (s *Store) getOAuth2Session(ctx context.Context, kind oauth2Kind, signature string, session fosite.Session) (fosite.Requester, error) {
-	var row oauth2SessionClient
-	err := s.db(ctx).InnerJoins("Client").
-		Where("oauth2_sessions.kind = ? AND oauth2_sessions.signature = ?", string(kind), rowKey(signature)).
-		Take(&row).Error
+	row, err := s.loadOAuth2Row(ctx, kind, rowKey(signature))
 	if err != nil {
 		return nil, oauth2Error(kind.noun(), err)
 	}
@@ -282,6 +284,45 @@ func (s *Store) getOAuth2Session(ctx context.Context, kind oauth2Kind, signature
 		return req, fmt.Errorf("storage: %s: %w", kind.noun(), fosite.ErrInactiveToken)
 	}
 	return req, nil
+}
+
+// loadOAuth2Row reads one row and its client: from ctx's code memo when it
+// knows the row (see WithCodeMemo), else from the database, in one
+// statement that, with a memo, reads the code's PKCE and OpenID Connect
+// rows too. None is ErrNotFound.
+func (s *Store) loadOAuth2Row(ctx context.Context, kind oauth2Kind, key string) (*oauth2SessionClient, error) {
+	m := codeMemoOf(ctx)
+	if m != nil && memoised(kind) {
+		if row, known := m.get(memoKey{kind, key}); known {
+			if row == nil {
+				return nil, ErrNotFound
+			}
+			return row, nil
+		}
+		if kind == kindCode || kind == kindPKCE {
+			rows, err := s.loadCodeFamily(ctx, key)
+			if err != nil {
+				return nil, err
+			}
+			m.putFamily(key, rows)
+			if row, _ := m.get(memoKey{kind, key}); row != nil {
+				return row, nil
+			}
+			return nil, ErrNotFound
+		}
+	}
+	db, err := s.oauth2DB(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var row oauth2SessionClient
+	err = db.InnerJoins("Client").
+		Where("oauth2_sessions.kind = ? AND oauth2_sessions.signature = ?", string(kind), key).
+		Take(&row).Error
+	if err != nil {
+		return nil, err
+	}
+	return &row, nil
 }
 
 // requester rebuilds the fosite request, its Session being session filled
@@ -313,7 +354,12 @@ func (r *oauth2SessionClient) requester(session fosite.Session) (*fosite.Request
 
 // deleteOAuth2Session removes one row; a missing row is ErrNotFound.
 func (s *Store) deleteOAuth2Session(ctx context.Context, kind oauth2Kind, signature string) error {
-	res := s.db(ctx).Where("kind = ? AND signature = ?", string(kind), rowKey(signature)).Delete(&oauth2Session{})
+	db, err := s.oauth2DB(ctx)
+	if err != nil {
+		return err
+	}
+	forgetOAuth2Row(ctx, kind, rowKey(signature))
+	res := db.Where("kind = ? AND signature = ?", string(kind), rowKey(signature)).Delete(&oauth2Session{})
 	if res.Error != nil {
 		return oauth2Error("delete "+kind.noun(), res.Error)
 	}

@@ -66,9 +66,13 @@ func (s *Store) DeleteRefreshTokenSession(ctx context.Context, signature string)
 // unknown token is fosite.ErrNotFound.
 func (s *Store) RotateRefreshToken(ctx context.Context, requestID, signature string) error {
 	return s.InTx(ctx, func(ctx context.Context) error {
-		db, key := s.db(ctx), rowKey(signature)
+		db, err := s.oauth2DB(ctx)
+		if err != nil {
+			return err
+		}
+		key := rowKey(signature)
 		var accessSignatures []string
-		err := db.Raw(`UPDATE oauth2_sessions SET active = ?, rotated_at = ?
+		err = db.Raw(`UPDATE oauth2_sessions SET active = ?, rotated_at = ?
 			WHERE kind = ? AND signature = ? AND request_id = ? AND active = ?
 			RETURNING access_signature`,
 			false, s.now(), string(kindRefresh), key, requestID, true).Scan(&accessSignatures).Error
@@ -104,7 +108,11 @@ func (s *Store) RotateRefreshToken(ctx context.Context, requestID, signature str
 // active refresh token is not an error: revocation is idempotent (RFC 7009
 // §2.2).
 func (s *Store) RevokeRefreshToken(ctx context.Context, requestID string) error {
-	err := s.db(ctx).Model(&oauth2Session{}).
+	db, err := s.oauth2DB(ctx)
+	if err != nil {
+		return err
+	}
+	err = db.Model(&oauth2Session{}).
 		Where("kind = ? AND request_id = ? AND active = ?", string(kindRefresh), requestID, true).
 		Update("active", false).Error
 	if err != nil {
@@ -116,7 +124,11 @@ func (s *Store) RevokeRefreshToken(ctx context.Context, requestID string) error 
 // RevokeAccessToken deletes every access token of a request (RFC 7009 §2.1).
 // A request with none is not an error.
 func (s *Store) RevokeAccessToken(ctx context.Context, requestID string) error {
-	err := s.db(ctx).Where("kind = ? AND request_id = ?", string(kindAccess), requestID).Delete(&oauth2Session{}).Error
+	db, err := s.oauth2DB(ctx)
+	if err != nil {
+		return err
+	}
+	err = db.Where("kind = ? AND request_id = ?", string(kindAccess), requestID).Delete(&oauth2Session{}).Error
 	if err != nil {
 		return oauth2Error(fmt.Sprintf("revoke access tokens of request %q", requestID), err)
 	}

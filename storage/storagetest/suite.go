@@ -99,6 +99,7 @@ func Run(t *testing.T, b Backend) {
 		{"OAuth2RefreshTokens", testOAuth2RefreshTokens},
 		{"OAuth2Revocation", testOAuth2Revocation},
 		{"OAuth2Rows", testOAuth2Rows},
+		{"OAuth2Batching", testOAuth2Batching},
 		{"EmailTokens", testEmailTokens},
 		{"KnownBrowsers", testKnownBrowsers},
 		{"RevokeUserOAuth2Tokens", testRevokeUserOAuth2Tokens},

@@ -38,12 +38,13 @@ var (
 const (
 	// OAuth2CodeRetention is the least time a code, OpenID Connect or PKCE
 	// row is kept after it is written, whatever the code's own lifetime
-	// (fosite's default is 15 minutes). fosite deletes the OpenID Connect
-	// and PKCE rows when the code is redeemed and deactivates the code, so
-	// the retention only keeps unredeemed requests and used codes: a code
-	// replayed within it is still refused as used and its tokens revoked
-	// (RFC 6749 §4.1.2), and a PKCE row never disappears before its code
-	// (without the row fosite would accept the code with no verifier).
+	// (fosite's default is 15 minutes). A redemption deactivates the code
+	// and keeps its OpenID Connect and PKCE rows (the oidc package turns
+	// fosite's deletes of them into no-ops), so all three go together when
+	// the retention ends: a code replayed within it is still refused as used
+	// and its tokens revoked (RFC 6749 §4.1.2), and a PKCE row never
+	// disappears before its code (without the row fosite would accept the
+	// code with no verifier).
 	OAuth2CodeRetention = 24 * time.Hour
 	// OAuth2AccessTokenHorizon bounds an access token whose session carries
 	// no expiry (fosite then checks requested_at plus its configured

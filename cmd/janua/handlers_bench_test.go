@@ -59,6 +59,7 @@ func BenchmarkHandlers(b *testing.B) {
 			})
 			b.Run("AuthorizeAndToken", func(b *testing.B) {
 				b.ReportAllocs()
+				defer s.reportStatements(b)()
 				for b.Loop() {
 					code, verifier := s.authorize(b)
 					form := url.Values{"grant_type": {"authorization_code"}, "code": {code}, "redirect_uri": {benchRedirect}, "code_verifier": {verifier}}.Encode()
@@ -80,6 +81,7 @@ const benchRedirect = "https://app.example.com/cb"
 // first-party code client and a signed-in browser (its cookies).
 type benchServer struct {
 	e                  *echo.Echo
+	store              *storage.Store
 	ccID, ccSecret     string
 	codeID, codeSecret string
 	cookies            map[string]*http.Cookie
@@ -112,7 +114,7 @@ func newBenchServer(b *testing.B, be storagetest.Backend) *benchServer {
 	if err != nil {
 		b.Fatal(err)
 	}
-	s := &benchServer{e: e, cookies: map[string]*http.Cookie{}}
+	s := &benchServer{e: e, store: store, cookies: map[string]*http.Cookie{}}
 	reg := oidc.NewClients(store, nil)
 	cc, err := reg.Create(ctx, oidc.ClientSpec{Name: "bench cc", GrantTypes: []string{"client_credentials"}, Scopes: []string{"api"}}, "bench")
 	if err != nil {
@@ -145,6 +147,18 @@ func newBenchServer(b *testing.B, be storagetest.Backend) *benchServer {
 		b.Fatalf("sign-in: %d %s", rec.Code, rec.Body)
 	}
 	return s
+}
+
+// reportStatements reports the database statements per operation (BEGIN
+// and COMMIT included) of the benchmark it is deferred in:
+// defer s.reportStatements(b)().
+func (s *benchServer) reportStatements(b *testing.B) func() {
+	before := s.store.Stats()
+	return func() {
+		if b.N > 0 {
+			b.ReportMetric(float64(s.store.Stats().Total()-before.Total())/float64(b.N), "stmts/op")
+		}
+	}
 }
 
 // serve sends req with the browser's cookies and keeps the ones set.

@@ -74,6 +74,17 @@ func (s *fositeStore) GetClient(ctx context.Context, id string) (fosite.Client, 
 // request outliving the redemption grants nothing.
 func (s *fositeStore) DeletePKCERequestSession(context.Context, string) error { return nil }
 
+// DeleteOpenIDConnectSession keeps a code's OpenID Connect request, like
+// its PKCE request: garbage collection removes both with the code (see
+// storage.OAuth2CodeRetention), and the redemption saves a statement.
+// fosite reads the request only at the token endpoint, after the same
+// request redeemed the code (its explicit handler answers before the
+// OpenID Connect one, and stops the request when the code was already
+// used), so a kept request cannot issue a second ID token: a replayed code
+// is refused, and its tokens revoked, by its own record (RFC 6749 §4.1.2).
+// The code's row holds the same session, so keeping it stores nothing new.
+func (s *fositeStore) DeleteOpenIDConnectSession(context.Context, string) error { return nil }
+
 // ClientAssertionJWTValid lets every assertion through to
 // SetClientAssertionJWT, which fosite calls after verifying the signature and
 // which is the one atomic check: a second marker kept only to answer here

@@ -15,6 +15,8 @@ import (
 
 	"github.com/labstack/echo/v4"
 	"github.com/ory/fosite"
+
+	"github.com/madfam-org/janua/storage"
 )
 
 // token is the token endpoint (RFC 6749 §3.2): authorization_code (with
@@ -48,7 +50,9 @@ func (p *Provider) token(c echo.Context) error {
 // returns the authenticated client's ID when tokens were issued.
 func (p *Provider) exchange(c echo.Context, w http.ResponseWriter) (string, error) {
 	r := c.Request()
-	ctx := r.Context()
+	// fosite reads a code's rows (the code twice, its PKCE and OpenID
+	// Connect requests) one call at a time: the memo loads them together.
+	ctx := storage.WithCodeMemo(r.Context())
 	sess := newSession()
 	ar, err := p.oauth.NewAccessRequest(ctx, r, sess)
 	if err != nil {

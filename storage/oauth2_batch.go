@@ -2,9 +2,20 @@ package storage
 
 import (
 	"context"
+	"fmt"
+
+	"gorm.io/gorm"
 )
 
-// insertBatch holds the OAuth 2.0 rows created inside BatchOAuth2Inserts.
+// An OAuth 2.0 request writes several rows that nothing reads back before
+// the request ends: an authorization response its code, OpenID Connect
+// request and PKCE challenge; a token response its access and refresh
+// token. They are collected and written in one multi-row INSERT instead of
+// one statement each, either around an explicit function
+// (BatchOAuth2Inserts) or until the end of the transaction they were
+// created in (txInserts).
+
+// insertBatch holds OAuth 2.0 rows created but not yet written.
 type insertBatch struct{ rows []oauth2Session }
 
 type batchKey struct{}
@@ -34,4 +45,50 @@ func (s *Store) BatchOAuth2Inserts(ctx context.Context, fn func(ctx context.Cont
 func batchOf(ctx context.Context) *insertBatch {
 	b, _ := ctx.Value(batchKey{}).(*insertBatch)
 	return b
+}
+
+// txInsertsKey carries the rows created in the open transaction (see
+// BeginTX) and not yet written.
+type txInsertsKey struct{}
+
+// txInsertsOf returns the rows waiting in ctx's transaction, or nil when
+// ctx carries none.
+func txInsertsOf(ctx context.Context) *insertBatch {
+	b, _ := ctx.Value(txInsertsKey{}).(*insertBatch)
+	return b
+}
+
+// flushTxInserts writes the rows waiting in ctx's transaction, in one
+// statement. Commit calls it before COMMIT, and every other statement about
+// OAuth 2.0 rows before it runs (see oauth2DB), so that a transaction reads
+// its own writes and commits all of them or none: fosite's token endpoint
+// stores the access and refresh token of a response (and, at a refresh,
+// rotates the old one) in one transaction (storage.MaybeBeginTx) and reads
+// neither back, so the pair costs one INSERT. A failed write surfaces here,
+// not at the Create call: fosite treats both alike, as a server error (or
+// a retry, for a conflict) that rolls the transaction back.
+func (s *Store) flushTxInserts(ctx context.Context) error {
+	b := txInsertsOf(ctx)
+	if b == nil || len(b.rows) == 0 {
+		return nil
+	}
+	rows := b.rows
+	b.rows = nil
+	if err := s.db(ctx).Create(&rows).Error; err != nil {
+		what := "OAuth 2.0 rows"
+		if len(rows) == 1 {
+			what = oauth2Kind(rows[0].Kind).noun()
+		}
+		return oauth2Error(fmt.Sprintf("create %s", what), err)
+	}
+	return nil
+}
+
+// oauth2DB is the handle for a statement about OAuth 2.0 rows: s.db(ctx),
+// after the rows waiting in ctx's transaction are written.
+func (s *Store) oauth2DB(ctx context.Context) (*gorm.DB, error) {
+	if err := s.flushTxInserts(ctx); err != nil {
+		return nil, err
+	}
+	return s.db(ctx), nil
 }

@@ -34,7 +34,12 @@ func (s *Store) GetAuthorizeCodeSession(ctx context.Context, signature string, s
 // "MUST NOT be used more than once", RFC 6749 §4.1.2). An unknown code is
 // fosite.ErrNotFound.
 func (s *Store) InvalidateAuthorizeCodeSession(ctx context.Context, signature string) error {
-	db, key := s.db(ctx), rowKey(signature)
+	db, err := s.oauth2DB(ctx)
+	if err != nil {
+		return err
+	}
+	key := rowKey(signature)
+	forgetOAuth2Row(ctx, kindCode, key)
 	res := db.Model(&oauth2Session{}).
 		Where("kind = ? AND signature = ? AND active = ?", string(kindCode), key, true).
 		Update("active", false)

@@ -38,12 +38,13 @@ var (
 const (
 	// OAuth2CodeRetention is the least time a code, OpenID Connect or PKCE
 	// row is kept after it is written, whatever the code's own lifetime
-	// (fosite's default is 15 minutes). fosite deletes the OpenID Connect
-	// and PKCE rows when the code is redeemed and deactivates the code, so
-	// the retention only keeps unredeemed requests and used codes: a code
-	// replayed within it is still refused as used and its tokens revoked
-	// (RFC 6749 §4.1.2), and a PKCE row never disappears before its code
-	// (without the row fosite would accept the code with no verifier).
+	// (fosite's default is 15 minutes). A redemption deactivates the code
+	// and keeps its OpenID Connect and PKCE rows (the oidc package turns
+	// fosite's deletes of them into no-ops), so all three go together when
+	// the retention ends: a code replayed within it is still refused as used
+	// and its tokens revoked (RFC 6749 §4.1.2), and a PKCE row never
+	// disappears before its code (without the row fosite would accept the
+	// code with no verifier).
 	OAuth2CodeRetention = 24 * time.Hour
 	// OAuth2AccessTokenHorizon bounds an access token whose session carries
 	// no expiry (fosite then checks requested_at plus its configured
@@ -209,8 +210,13 @@ func (s *Store) createOAuth2Session(ctx context.Context, kind oauth2Kind, signat
 	if err != nil {
 		return err
 	}
+	forgetOAuth2Row(ctx, kind, row.Signature)
 	if b := batchOf(ctx); b != nil {
 		b.rows = append(b.rows, row)
+		return nil
+	}
+	if b := txInsertsOf(ctx); b != nil {
+		b.rows = append(b.rows, row) // written before the commit
 		return nil
 	}
 	if !inTx(ctx) {
@@ -278,10 +284,7 @@ func newOAuth2Row(kind oauth2Kind, signature, accessSignature string, req fosite
 // error fosite expects: ErrInvalidatedAuthorizeCode for a used code,
 // ErrInactiveToken for a rotated or revoked refresh token.
 func (s *Store) getOAuth2Session(ctx context.Context, kind oauth2Kind, signature string, session fosite.Session) (fosite.Requester, error) {
-	var row oauth2SessionClient
-	err := s.db(ctx).InnerJoins("Client").
-		Where("oauth2_sessions.kind = ? AND oauth2_sessions.signature = ?", string(kind), rowKey(signature)).
-		Take(&row).Error
+	row, err := s.loadOAuth2Row(ctx, kind, rowKey(signature))
 	if err != nil {
 		return nil, oauth2Error(kind.noun(), err)
 	}
@@ -296,6 +299,45 @@ func (s *Store) getOAuth2Session(ctx context.Context, kind oauth2Kind, signature
 		return req, fmt.Errorf("storage: %s: %w", kind.noun(), fosite.ErrInactiveToken)
 	}
 	return req, nil
+}
+
+// loadOAuth2Row reads one row and its client: from ctx's code memo when it
+// knows the row (see WithCodeMemo), else from the database, in one
+// statement that, with a memo, reads the code's PKCE and OpenID Connect
+// rows too. None is ErrNotFound.
+func (s *Store) loadOAuth2Row(ctx context.Context, kind oauth2Kind, key string) (*oauth2SessionClient, error) {
+	m := codeMemoOf(ctx)
+	if m != nil && memoised(kind) {
+		if row, known := m.get(memoKey{kind, key}); known {
+			if row == nil {
+				return nil, ErrNotFound
+			}
+			return row, nil
+		}
+		if kind == kindCode || kind == kindPKCE {
+			rows, err := s.loadCodeFamily(ctx, key)
+			if err != nil {
+				return nil, err
+			}
+			m.putFamily(key, rows)
+			if row, _ := m.get(memoKey{kind, key}); row != nil {
+				return row, nil
+			}
+			return nil, ErrNotFound
+		}
+	}
+	db, err := s.oauth2DB(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var row oauth2SessionClient
+	err = db.InnerJoins("Client").
+		Where("oauth2_sessions.kind = ? AND oauth2_sessions.signature = ?", string(kind), key).
+		Take(&row).Error
+	if err != nil {
+		return nil, err
+	}
+	return &row, nil
 }
 
 // requester rebuilds the fosite request, its Session being session filled
@@ -327,7 +369,12 @@ func (r *oauth2SessionClient) requester(session fosite.Session) (*fosite.Request
 
 // deleteOAuth2Session removes one row; a missing row is ErrNotFound.
 func (s *Store) deleteOAuth2Session(ctx context.Context, kind oauth2Kind, signature string) error {
-	res := s.db(ctx).Where("kind = ? AND signature = ?", string(kind), rowKey(signature)).Delete(&oauth2Session{})
+	db, err := s.oauth2DB(ctx)
+	if err != nil {
+		return err
+	}
+	forgetOAuth2Row(ctx, kind, rowKey(signature))
+	res := db.Where("kind = ? AND signature = ?", string(kind), rowKey(signature)).Delete(&oauth2Session{})
 	if res.Error != nil {
 		return oauth2Error("delete "+kind.noun(), res.Error)
 	}

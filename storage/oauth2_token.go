@@ -56,9 +56,11 @@ func (s *Store) DeleteRefreshTokenSession(ctx context.Context, signature string)
 // RotateRefreshToken uses up a refresh token at a refresh (RFC 9700 §4.14.2,
 // RFC 6749 §6): it marks the token inactive, with rotated_at, and deletes
 // the access token issued with it (every access token of the request if
-// none was recorded), as Ory Hydra's persister does. The token stays in the
-// table, inactive, so that a later use of it is recognised as reuse. fosite
-// then stores the new pair under the same request ID.
+// none was recorded), as Ory Hydra's persister does: one statement on
+// PostgreSQL, two on SQLite (which has no data-modifying WITH; its writers
+// take turns and its statements cost no round trip). The token stays in
+// the table, inactive, so that a later use of it is recognised as reuse.
+// fosite then stores the new pair under the same request ID.
 //
 // Only an active token of that request rotates. When another refresh used
 // it first, the answer is fosite.ErrSerializationFailure (and ErrConflict),
@@ -66,12 +68,35 @@ func (s *Store) DeleteRefreshTokenSession(ctx context.Context, signature string)
 // unknown token is fosite.ErrNotFound.
 func (s *Store) RotateRefreshToken(ctx context.Context, requestID, signature string) error {
 	return s.InTx(ctx, func(ctx context.Context) error {
-		db, key := s.db(ctx), rowKey(signature)
+		db, err := s.oauth2DB(ctx)
+		if err != nil {
+			return err
+		}
+		key := rowKey(signature)
 		var accessSignatures []string
-		err := db.Raw(`UPDATE oauth2_sessions SET active = ?, rotated_at = ?
-			WHERE kind = ? AND signature = ? AND request_id = ? AND active = ?
-			RETURNING access_signature`,
-			false, s.now(), string(kindRefresh), key, requestID, true).Scan(&accessSignatures).Error
+		if s.dialect == Postgres {
+			// One statement: a data-modifying WITH retires the token and
+			// deletes its access token, in that order (the DELETE reads the
+			// UPDATE's output), so row locks are taken as by the two
+			// statements below and as by a concurrent revocation of the
+			// family: refresh token first.
+			err = db.Raw(`WITH rotated AS (
+					UPDATE oauth2_sessions SET active = ?, rotated_at = ?
+					WHERE kind = ? AND signature = ? AND request_id = ? AND active = ?
+					RETURNING access_signature
+				), gone AS (
+					DELETE FROM oauth2_sessions a USING rotated
+					WHERE a.kind = ? AND (a.signature = rotated.access_signature
+						OR (rotated.access_signature = '' AND a.request_id = ?))
+				)
+				SELECT access_signature FROM rotated`,
+				false, s.now(), string(kindRefresh), key, requestID, true, string(kindAccess), requestID).Scan(&accessSignatures).Error
+		} else {
+			err = db.Raw(`UPDATE oauth2_sessions SET active = ?, rotated_at = ?
+				WHERE kind = ? AND signature = ? AND request_id = ? AND active = ?
+				RETURNING access_signature`,
+				false, s.now(), string(kindRefresh), key, requestID, true).Scan(&accessSignatures).Error
+		}
 		if err != nil {
 			return oauth2Error("rotate refresh token", err)
 		}
@@ -86,6 +111,9 @@ func (s *Store) RotateRefreshToken(ctx context.Context, requestID, signature str
 				return oauth2Error(kindRefresh.noun(), ErrNotFound)
 			}
 			return oauth2Error("rotate refresh token: already rotated or revoked", ErrConflict)
+		}
+		if s.dialect == Postgres {
+			return nil // the access token went with the rotation
 		}
 		q := db.Where("kind = ? AND signature = ?", string(kindAccess), accessSignatures[0])
 		if accessSignatures[0] == "" {
@@ -104,7 +132,11 @@ func (s *Store) RotateRefreshToken(ctx context.Context, requestID, signature str
 // active refresh token is not an error: revocation is idempotent (RFC 7009
 // §2.2).
 func (s *Store) RevokeRefreshToken(ctx context.Context, requestID string) error {
-	err := s.db(ctx).Model(&oauth2Session{}).
+	db, err := s.oauth2DB(ctx)
+	if err != nil {
+		return err
+	}
+	err = db.Model(&oauth2Session{}).
 		Where("kind = ? AND request_id = ? AND active = ?", string(kindRefresh), requestID, true).
 		Update("active", false).Error
 	if err != nil {
@@ -116,7 +148,11 @@ func (s *Store) RevokeRefreshToken(ctx context.Context, requestID string) error 
 // RevokeAccessToken deletes every access token of a request (RFC 7009 §2.1).
 // A request with none is not an error.
 func (s *Store) RevokeAccessToken(ctx context.Context, requestID string) error {
-	err := s.db(ctx).Where("kind = ? AND request_id = ?", string(kindAccess), requestID).Delete(&oauth2Session{}).Error
+	db, err := s.oauth2DB(ctx)
+	if err != nil {
+		return err
+	}
+	err = db.Where("kind = ? AND request_id = ?", string(kindAccess), requestID).Delete(&oauth2Session{}).Error
 	if err != nil {
 		return oauth2Error(fmt.Sprintf("revoke access tokens of request %q", requestID), err)
 	}

@@ -19,14 +19,21 @@ func (s *Store) RevokeUserOAuth2Tokens(ctx context.Context, userID string) (int6
 	}
 	var n int64
 	err := s.InTx(ctx, func(ctx context.Context) error {
-		res := s.db(ctx).Model(&oauth2Session{}).
+		db, err := s.oauth2DB(ctx)
+		if err != nil {
+			return err
+		}
+		if m := codeMemoOf(ctx); m != nil {
+			m.reset() // codes of the user turn inactive
+		}
+		res := db.Model(&oauth2Session{}).
 			Where("subject = ? AND kind IN ? AND active = ?", userID, []string{string(kindCode), string(kindRefresh)}, true).
 			Update("active", false)
 		if res.Error != nil {
 			return res.Error
 		}
 		n = res.RowsAffected
-		res = s.db(ctx).Where("subject = ? AND kind = ?", userID, string(kindAccess)).Delete(&oauth2Session{})
+		res = db.Where("subject = ? AND kind = ?", userID, string(kindAccess)).Delete(&oauth2Session{})
 		n += res.RowsAffected
 		return res.Error
 	})

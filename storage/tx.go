@@ -25,7 +25,8 @@ type afterCommit struct {
 
 // BeginTX starts a transaction and returns a context that carries it; every
 // Store method called with that context runs inside it until Commit or
-// Rollback. This is fosite's storage.Transactional shape. Beginning inside a
+// Rollback. OAuth 2.0 rows created in it are written together, before the
+// next statement about such rows or the COMMIT (see flushTxInserts). This is fosite's storage.Transactional shape. Beginning inside a
 // context that already carries a transaction is an error: fosite never
 // nests, and silent nesting would hide a commit that does not commit.
 func (s *Store) BeginTX(ctx context.Context) (context.Context, error) {
@@ -38,6 +39,7 @@ func (s *Store) BeginTX(ctx context.Context) (context.Context, error) {
 		return ctx, fmt.Errorf("storage: begin: %w", mapError(tx.Error))
 	}
 	ctx = context.WithValue(ctx, afterCommitKey{}, &afterCommit{})
+	ctx = context.WithValue(ctx, txInsertsKey{}, &insertBatch{})
 	return context.WithValue(ctx, txKey{}, tx), nil
 }
 
@@ -46,6 +48,12 @@ func (s *Store) Commit(ctx context.Context) error {
 	tx, ok := ctx.Value(txKey{}).(*gorm.DB)
 	if !ok {
 		return errors.New("storage: commit without a transaction")
+	}
+	if err := s.flushTxInserts(ctx); err != nil {
+		if rerr := tx.Rollback().Error; rerr == nil {
+			s.stats.add(StatementRollback)
+		}
+		return fmt.Errorf("storage: commit: %w", err)
 	}
 	s.stats.add(StatementCommit)
 	if err := tx.Commit().Error; err != nil {
@@ -86,6 +94,9 @@ func (s *Store) Rollback(ctx context.Context) error {
 	tx, ok := ctx.Value(txKey{}).(*gorm.DB)
 	if !ok {
 		return errors.New("storage: rollback without a transaction")
+	}
+	if b := txInsertsOf(ctx); b != nil {
+		b.rows = nil // never written
 	}
 	err := tx.Rollback().Error
 	if err == nil {

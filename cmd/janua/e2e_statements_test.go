@@ -2,6 +2,7 @@ package main
 
 import (
 	"testing"
+	"time"
 
 	"github.com/madfam-org/janua/oidc"
 	"github.com/madfam-org/janua/storage"
@@ -25,6 +26,99 @@ func TestE2EAuthorizeWritesOnce(t *testing.T) {
 		s := rp.exchange(resp.Get("code"), nonce, verifier) // the rows are all there
 		if s.Claims["nonce"] != nonce {
 			t.Errorf("nonce %v", s.Claims["nonce"])
+		}
+	})
+}
+
+// statementsOf runs fn and returns the statements the store sent
+// meanwhile, by kind, and their total.
+func statementsOf(o *op, fn func()) (map[string]uint64, uint64) {
+	before := o.store.Stats()
+	fn()
+	after := o.store.Stats()
+	by, total := map[string]uint64{}, uint64(0)
+	for _, k := range storage.StatementKinds() {
+		if n := after.Of(k) - before.Of(k); n > 0 {
+			by[k.String()] = n
+			total += n
+		}
+	}
+	return by, total
+}
+
+// fewestStatements is statementsOf's least total over three runs of fn:
+// the server's background work (the mail outbox's poll, garbage
+// collection) only ever adds statements to a run it overlaps.
+func fewestStatements(o *op, fn func()) (map[string]uint64, uint64) {
+	var best map[string]uint64
+	least := ^uint64(0)
+	for range 3 {
+		if by, n := statementsOf(o, fn); n < least {
+			best, least = by, n
+		}
+	}
+	return best, least
+}
+
+// Issue 6: a full code flow of a signed-in user with an SSO session (GET
+// /authorize → 302 with a code → POST /token with the PKCE verifier → an
+// access token, a refresh token and an ES256 ID token; a first-party client,
+// so no consent) costs at most 8 statements, BEGIN and COMMIT included: the
+// authorization response reads the browser's session and writes its rows
+// in one INSERT; the token response reads the code's rows in one query and
+// redeems the code and stores both tokens in one transaction.
+func TestE2ECodeFlowStatements(t *testing.T) {
+	t.Parallel()
+	eachBackend(t, nil, func(t *testing.T, o *op) {
+		c := o.register(t, oidc.ClientSpec{FirstParty: true, Metadata: storage.ClientMetadata{IDTokenSignedResponseAlg: oidc.ES256}})
+		rp := o.goRP(t, c, "openid", "profile", "email", "offline_access")
+		a := o.agent()
+		rp.login(a) // signed in; the client is cached
+		var s *signIn
+		by, total := fewestStatements(o, func() { s = rp.login(a) })
+		t.Logf("code flow: %d statements %v", total, by)
+		if total > 8 {
+			t.Errorf("a code flow took %d statements %v, want at most 8", total, by)
+		}
+		if s.Token.RefreshToken == "" {
+			t.Error("no refresh token")
+		}
+		if h := jwtPart(t, s.RawID, 0); h["alg"] != oidc.ES256 {
+			t.Errorf("ID token alg %v, want ES256", h["alg"])
+		}
+	})
+}
+
+// A refresh (RFC 6749 §6) rotates the token (RFC 9700 §4.14.2) in few
+// statements: it reads the refresh token, then in one transaction retires it
+// with its access token and stores the new pair in one INSERT.
+func TestE2ERefreshStatements(t *testing.T) {
+	t.Parallel()
+	eachBackend(t, nil, func(t *testing.T, o *op) {
+		c := o.register(t, oidc.ClientSpec{FirstParty: true, Metadata: storage.ClientMetadata{IDTokenSignedResponseAlg: oidc.ES256}})
+		rp := o.goRP(t, c, "openid", "profile", "email", "offline_access")
+		tok := rp.login(o.agent()).Token
+		by, total := fewestStatements(o, func() {
+			stale := *tok
+			stale.Expiry = time.Now().Add(-time.Minute) // x/oauth2 refreshes an expired token
+			next, err := rp.cfg.TokenSource(o.ctx, &stale).Token()
+			if err != nil {
+				t.Fatalf("refresh: %v", err)
+			}
+			if next.RefreshToken == "" || next.RefreshToken == tok.RefreshToken {
+				t.Fatalf("refresh did not rotate: %+v", next)
+			}
+			tok = next
+		})
+		t.Logf("refresh: %d statements %v", total, by)
+		// A read, BEGIN, the rotation with the deletion of the old access
+		// token (two statements on SQLite), one INSERT of the new pair, COMMIT.
+		want := uint64(5)
+		if o.store.Dialect() == storage.SQLite {
+			want = 6
+		}
+		if total > want {
+			t.Errorf("a refresh took %d statements %v, want at most %d", total, by, want)
 		}
 	})
 }

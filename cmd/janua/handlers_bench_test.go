@@ -82,6 +82,7 @@ func BenchmarkHandlers(b *testing.B) {
 			})
 			b.Run("AuthorizeAndToken", func(b *testing.B) {
 				b.ReportAllocs()
+				defer s.reportStatements(b)()
 				for b.Loop() {
 					code, verifier := s.authorize(b)
 					form := url.Values{"grant_type": {"authorization_code"}, "code": {code}, "redirect_uri": {benchRedirect}, "code_verifier": {verifier}}.Encode()
@@ -169,6 +170,18 @@ func newBenchServer(b *testing.B, be storagetest.Backend) *benchServer {
 		b.Fatalf("sign-in: %d %s", rec.Code, rec.Body)
 	}
 	return s
+}
+
+// reportStatements reports the database statements per operation (BEGIN
+// and COMMIT included) of the benchmark it is deferred in:
+// defer s.reportStatements(b)().
+func (s *benchServer) reportStatements(b *testing.B) func() {
+	before := s.store.Stats()
+	return func() {
+		if b.N > 0 {
+			b.ReportMetric(float64(s.store.Stats().Total()-before.Total())/float64(b.N), "stmts/op")
+		}
+	}
 }
 
 // serve sends req with the browser's cookies and keeps the ones set.

@@ -175,6 +175,36 @@ func testOAuth2RefreshTokens(t *testing.T, b Backend) {
 		}
 	})
 
+	// A refresh token stored without its access token's key takes every
+	// access token of its request with it when it rotates, and none of
+	// another request.
+	t.Run("RotateWithoutARecordedAccessToken", func(t *testing.T) {
+		f := newOAuth2Fixture(t, b)
+		req := f.request("alice")
+		access1, access2, refresh := sig(), sig(), sig()
+		for _, err := range []error{
+			f.store.CreateAccessTokenSession(f.ctx, access1, req),
+			f.store.CreateAccessTokenSession(f.ctx, access2, req),
+			f.store.CreateRefreshTokenSession(f.ctx, refresh, "", req),
+		} {
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
+		other := f.issue(f.request("bob"))
+		if err := f.store.RotateRefreshToken(f.ctx, req.ID, refresh); err != nil {
+			t.Fatal(err)
+		}
+		for _, a := range []string{access1, access2} {
+			if _, err := f.store.GetAccessTokenSession(f.ctx, a, openid.NewDefaultSession()); !errors.Is(err, fosite.ErrNotFound) {
+				t.Fatalf("access token of the rotated request: %v, want ErrNotFound", err)
+			}
+		}
+		if a, r := f.live(other); a != nil || r != nil {
+			t.Fatalf("another request's pair: access %v, refresh %v", a, r)
+		}
+	})
+
 	t.Run("DeleteRefreshToken", func(t *testing.T) {
 		f := newOAuth2Fixture(t, b)
 		p := f.issue(f.request("alice"))

@@ -1,0 +1,150 @@
+package storagetest
+
+import (
+	"errors"
+	"testing"
+
+	"github.com/ory/fosite"
+	"github.com/ory/fosite/handler/openid"
+
+	"github.com/madfam-org/janua/storage"
+)
+
+// testOAuth2Batching covers the statements fosite's requests cost: the rows
+// a transaction creates are written in one INSERT at its commit (and
+// before any other statement about OAuth 2.0 rows in it), and a code memo
+// reads an authorization code's rows in one query.
+func testOAuth2Batching(t *testing.T, b Backend) {
+	t.Run("TransactionWritesItsTokensInOneInsert", func(t *testing.T) {
+		f := newOAuth2Fixture(t, b)
+		req := f.request("alice")
+		first := f.issue(req)
+		before := f.store.Stats()
+		second := f.refresh(req, first) // rotate, create access, create refresh, commit
+		if n := f.store.Stats().Of(storage.StatementCreate) - before.Of(storage.StatementCreate); n != 1 {
+			t.Fatalf("a refresh's transaction took %d INSERTs, want 1", n)
+		}
+		if a, r := f.live(second); a != nil || r != nil {
+			t.Fatalf("new pair: access %v, refresh %v", a, r)
+		}
+	})
+
+	t.Run("TransactionReadsItsOwnRows", func(t *testing.T) {
+		f := newOAuth2Fixture(t, b)
+		req := f.request("alice")
+		ctx, err := f.store.BeginTX(f.ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer func() { _ = f.store.Rollback(ctx) }()
+		access := sig()
+		if err := f.store.CreateAccessTokenSession(ctx, access, req); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := f.store.GetAccessTokenSession(ctx, access, openid.NewDefaultSession()); err != nil {
+			t.Fatalf("inside its transaction a new access token is %v, want it", err)
+		}
+		if err := f.store.Rollback(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := f.store.GetAccessTokenSession(f.ctx, access, openid.NewDefaultSession()); !errors.Is(err, fosite.ErrNotFound) {
+			t.Fatalf("access token of a rolled-back transaction: %v, want ErrNotFound", err)
+		}
+	})
+
+	t.Run("FailedInsertFailsTheCommit", func(t *testing.T) {
+		f := newOAuth2Fixture(t, b)
+		req := f.request("alice")
+		p, other := f.issue(req), f.issue(f.request("bob"))
+		ctx, err := f.store.BeginTX(f.ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer func() { _ = f.store.Rollback(ctx) }()
+		if err := f.store.RotateRefreshToken(ctx, req.ID, p.refresh); err != nil {
+			t.Fatal(err)
+		}
+		// A signature already stored: the deferred INSERT fails.
+		if err := f.store.CreateAccessTokenSession(ctx, other.access, req); err != nil {
+			t.Fatalf("create waits for the commit, got %v", err)
+		}
+		if err := f.store.Commit(ctx); err == nil {
+			t.Fatal("commit with a duplicate token succeeded")
+		}
+		if a, r := f.live(p); a != nil || r != nil {
+			t.Fatalf("after the failed commit: access %v, refresh %v, want the rotation undone", a, r)
+		}
+	})
+
+	t.Run("CodeMemoReadsTheFamilyOnce", func(t *testing.T) {
+		f := newOAuth2Fixture(t, b)
+		req, code, signature := f.request("alice"), "code-"+randomHex(16), sig()
+		other, otherSig := f.request("bob"), sig()
+		for _, err := range []error{
+			f.store.CreateAuthorizeCodeSession(f.ctx, signature, req),
+			f.store.CreatePKCERequestSession(f.ctx, signature, req),
+			f.store.CreateOpenIDConnectSession(f.ctx, code, req),
+			f.store.CreateAuthorizeCodeSession(f.ctx, otherSig, other), // no PKCE, no OpenID Connect
+		} {
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
+		ctx := storage.WithCodeMemo(f.ctx)
+		before := f.store.Stats()
+		for i, get := range []func() (fosite.Requester, error){
+			func() (fosite.Requester, error) {
+				return f.store.GetAuthorizeCodeSession(ctx, signature, openid.NewDefaultSession())
+			},
+			func() (fosite.Requester, error) {
+				return f.store.GetPKCERequestSession(ctx, signature, openid.NewDefaultSession())
+			},
+			func() (fosite.Requester, error) {
+				return f.store.GetAuthorizeCodeSession(ctx, signature, openid.NewDefaultSession())
+			},
+			func() (fosite.Requester, error) {
+				return f.store.GetOpenIDConnectSession(ctx, code, &fosite.Request{Session: openid.NewDefaultSession()})
+			},
+		} {
+			got, err := get()
+			if err != nil || got.GetID() != req.ID || got.GetSession().GetSubject() != "alice" || got.GetClient().GetID() != "rp" {
+				t.Fatalf("read %d: %+v, %v", i, got, err)
+			}
+			if got.GetRequestForm().Get("code_challenge") == "" || !got.GetGrantedScopes().Has("openid") {
+				t.Fatalf("read %d lost the request: %+v", i, got)
+			}
+		}
+		if n := f.store.Stats().Total() - before.Total(); n != 1 {
+			t.Fatalf("four reads of one code's rows took %d statements, want 1", n)
+		}
+		// Another code in the same context: its own rows, and no PKCE row.
+		if got, err := f.store.GetAuthorizeCodeSession(ctx, otherSig, openid.NewDefaultSession()); err != nil || got.GetID() != other.ID {
+			t.Fatalf("the other code: %+v, %v", got, err)
+		}
+		if _, err := f.store.GetPKCERequestSession(ctx, otherSig, openid.NewDefaultSession()); !errors.Is(err, fosite.ErrNotFound) {
+			t.Fatalf("PKCE of a code without one: %v, want ErrNotFound", err)
+		}
+		if n := f.store.Stats().Total() - before.Total(); n != 2 {
+			t.Fatalf("the second code took %d statements in all, want 2", n)
+		}
+		// A write goes past the memo: the code reads as used at once.
+		if err := f.store.InvalidateAuthorizeCodeSession(ctx, signature); err != nil {
+			t.Fatal(err)
+		}
+		if got, err := f.store.GetAuthorizeCodeSession(ctx, signature, openid.NewDefaultSession()); !errors.Is(err, fosite.ErrInvalidatedAuthorizeCode) || got == nil {
+			t.Fatalf("a used code through the memo: %v, want ErrInvalidatedAuthorizeCode with its request", err)
+		}
+		if err := f.store.InvalidateAuthorizeCodeSession(ctx, signature); !errors.Is(err, fosite.ErrInvalidatedAuthorizeCode) {
+			t.Fatalf("second redemption: %v, want ErrInvalidatedAuthorizeCode", err)
+		}
+		if err := f.store.DeletePKCERequestSession(ctx, signature); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := f.store.GetPKCERequestSession(ctx, signature, openid.NewDefaultSession()); !errors.Is(err, fosite.ErrNotFound) {
+			t.Fatalf("a deleted PKCE request through the memo: %v, want ErrNotFound", err)
+		}
+		if _, err := f.store.GetAuthorizeCodeSession(ctx, sig(), openid.NewDefaultSession()); !errors.Is(err, fosite.ErrNotFound) {
+			t.Fatalf("an unknown code through the memo: %v, want ErrNotFound", err)
+		}
+	})
+}

@@ -141,6 +141,11 @@ func New(opts Options, d Deps) (*Provider, error) {
 		pairwiseKey: pairwiseKey,
 	}
 	p.clients = newClientCache(d.Store, d.Hot, opts.Logger, time.Minute)
+	if r, ok := d.Store.(interface{ ResolveClientsWith(storage.ClientResolver) }); ok {
+		// Token reads take their client from the cache: one statement
+		// without a join for every token the endpoints look up.
+		r.ResolveClientsWith(p.clients.get)
+	}
 
 	cfg := &fositeConfig{Config: &fosite.Config{
 		AccessTokenLifespan:            opts.AccessTokenTTL,

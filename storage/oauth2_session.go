@@ -330,6 +330,20 @@ func (s *Store) loadOAuth2Row(ctx context.Context, kind oauth2Kind, key string) 
 	if err != nil {
 		return nil, err
 	}
+	if resolve := s.clientResolver.Load(); resolve != nil {
+		// The client from the resolver (a cache): the row alone is
+		// read, without the join's twenty-odd client columns. A client
+		// the resolver does not know is no row, as with the join.
+		var row oauth2Session
+		if err := db.Where("kind = ? AND signature = ?", string(kind), key).Take(&row).Error; err != nil {
+			return nil, err
+		}
+		c, err := (*resolve)(ctx, row.ClientID)
+		if err != nil {
+			return nil, err
+		}
+		return &oauth2SessionClient{Row: row, Client: *c}, nil
+	}
 	var row oauth2SessionClient
 	err = db.InnerJoins("Client").
 		Where("oauth2_sessions.kind = ? AND oauth2_sessions.signature = ?", string(kind), key).
@@ -338,6 +352,22 @@ func (s *Store) loadOAuth2Row(ctx context.Context, kind oauth2Kind, key string) 
 		return nil, err
 	}
 	return &row, nil
+}
+
+// ClientResolver returns a client by ID, as Store.GetClient does (a
+// missing client is ErrNotFound); typically from a cache. The returned
+// client is shared: the store copies it before use.
+type ClientResolver func(ctx context.Context, id string) (*Client, error)
+
+// ResolveClientsWith makes token reads take their client from resolve
+// instead of joining the clients table: the token, introspection and
+// userinfo endpoints read a token on every request, and its client is
+// almost always one they have just authenticated. The clients table is
+// still the source: resolve must see a changed or deleted client as soon
+// as Store.GetClient would, or as soon as its cache is told (the oidc
+// package's client cache is, on every instance). Call it before serving.
+func (s *Store) ResolveClientsWith(resolve ClientResolver) {
+	s.clientResolver.Store(&resolve)
 }
 
 // requester rebuilds the fosite request, its Session being session filled

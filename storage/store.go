@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"sync/atomic"
 	"time"
 
 	"gorm.io/gorm"
@@ -51,6 +52,9 @@ type Store struct {
 	// inserts group-commits OAuth 2.0 rows written outside a transaction
 	// (groupcommit.go).
 	inserts *groupCommit
+	// clientResolver, when set, supplies the clients of token reads
+	// (ResolveClientsWith).
+	clientResolver atomic.Pointer[ClientResolver]
 }
 
 // Open connects to the database named by opts.URL. It does not migrate:

@@ -120,3 +120,46 @@ func testOAuth2GroupCommit(t *testing.T, b Backend) {
 		}
 	})
 }
+
+// testOAuth2ClientResolver: with ResolveClientsWith, a token read takes
+// its client from the resolver (a cache) in one statement without the
+// join, and a client the resolver does not know makes the token unknown,
+// as the join did.
+func testOAuth2ClientResolver(t *testing.T, b Backend) {
+	f := newOAuth2Fixture(t, b)
+	at := sig()
+	if err := f.store.CreateAccessTokenSession(f.ctx, at, f.request("alice")); err != nil {
+		t.Fatal(err)
+	}
+	cached := *f.client
+	cached.Name = "from the cache"
+	known := true
+	var asked []string
+	f.store.ResolveClientsWith(func(_ context.Context, id string) (*storage.Client, error) {
+		asked = append(asked, id)
+		if !known {
+			return nil, storage.ErrNotFound
+		}
+		return &cached, nil
+	})
+	before := f.store.Stats().Total()
+	got, err := f.store.GetAccessTokenSession(f.ctx, at, openid.NewDefaultSession())
+	if err != nil {
+		t.Fatal(err)
+	}
+	fc, ok := got.GetClient().(*storage.FositeClient)
+	if !ok || fc.Client.Name != "from the cache" || fc.Client.ID != f.client.ID || len(asked) != 1 || asked[0] != f.client.ID {
+		t.Fatalf("client %+v, resolver asked for %v", got.GetClient(), asked)
+	}
+	if n := f.store.Stats().Total() - before; n != 1 {
+		t.Fatalf("%d statements for a token read", n)
+	}
+	fc.Client.Name = "changed by a caller"
+	if cached.Name != "from the cache" {
+		t.Fatal("a caller changed the resolver's shared client")
+	}
+	known = false
+	if _, err := f.store.GetAccessTokenSession(f.ctx, at, openid.NewDefaultSession()); !is(err, storage.ErrNotFound) {
+		t.Fatalf("token of a client the resolver does not know: %v, want ErrNotFound", err)
+	}
+}

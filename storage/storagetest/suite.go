@@ -100,6 +100,7 @@ func Run(t *testing.T, b Backend) {
 		{"OAuth2Revocation", testOAuth2Revocation},
 		{"OAuth2Rows", testOAuth2Rows},
 		{"OAuth2GroupCommit", testOAuth2GroupCommit},
+		{"OAuth2ClientResolver", testOAuth2ClientResolver},
 		{"OAuth2Batching", testOAuth2Batching},
 		{"EmailTokens", testEmailTokens},
 		{"KnownBrowsers", testKnownBrowsers},

@@ -4,7 +4,7 @@
 # docs/performance.md with the machine, commit and date. Not run by CI.
 #
 # Needs what `make test` needs: Go, PostgreSQL at JANUA_TEST_POSTGRES_DSN
-# (psql to create a fresh schema), Redis at JANUA_TEST_REDIS_ADDR.
+# (a fresh schema per run, made by janua-load pgschema), Redis at JANUA_TEST_REDIS_ADDR.
 # Knobs: BENCH_DURATION (10s per scenario), BENCH_CONCURRENCY (8),
 # BENCH_USERS (64), BENCHTIME (go test -benchtime, 1s), BENCH_OUT,
 # and for a quicker partial run BENCH_SCENARIOS ("all", or names separated
@@ -36,7 +36,6 @@ trap cleanup EXIT
 log() { printf 'bench: %s\n' "$*" >&2; }
 started=$(date +%s)
 
-command -v psql >/dev/null || { echo "bench: psql is needed to create a fresh PostgreSQL schema (apt-get install postgresql-client)" >&2; exit 1; }
 
 log "building janua and janua-load"
 CGO_ENABLED=0 go build -trimpath -o "$work/janua" ./cmd/janua
@@ -72,7 +71,7 @@ run_backend() {
 	unset JANUA_DATABASE_URL JANUA_REDIS_URL JANUA_REDIS_PREFIX
 	if [[ $name == postgres ]]; then
 		local schema=bench_$(date +%s)_$$
-		psql -q "$pg" -c "CREATE SCHEMA $schema" >/dev/null
+		"$work/janua-load" pgschema --dsn "$pg" create "$schema"
 		export JANUA_DATABASE_URL="$pg&search_path=$schema"
 		export JANUA_REDIS_URL=redis://$redis JANUA_REDIS_PREFIX="janua-$schema:"
 	fi
@@ -97,7 +96,7 @@ run_backend() {
 		--output markdown --save "$work/$name.json" >"$work/$name.md" || rc=$?
 	[[ $rc == 0 || $rc == 3 ]] || { echo "bench: janua-load failed ($rc)" >&2; exit 1; }
 	kill -TERM "$server_pid"; wait "$server_pid" || true; server_pid=
-	if [[ $name == postgres ]]; then psql -q "$pg" -c "SET client_min_messages = warning; DROP SCHEMA $schema CASCADE" >/dev/null; fi
+	if [[ $name == postgres ]]; then "$work/janua-load" pgschema --dsn "$pg" drop "$schema"; fi
 }
 
 for b in $backends; do run_backend "$b"; done

@@ -15,6 +15,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/madfam-org/janua/storage/storagetest"
 )
 
 // januaBin is janua built once for the package's tests (TestMain).
@@ -261,5 +263,36 @@ func TestParseMetrics(t *testing.T) {
 	}
 	if rss, err := procRSS(os.Getpid()); err != nil || rss <= 0 {
 		t.Errorf("own RSS: %v %v", rss, err)
+	}
+}
+
+// pgschema makes and drops make bench's PostgreSQL schema (no psql
+// needed), on loopback only, and takes plain names only.
+func TestPGSchema(t *testing.T) {
+	dsn := storagetest.PostgresDSN(t)
+	name := fmt.Sprintf("janua_load_test_%d", time.Now().UnixNano())
+	ctx := context.Background()
+	if err := pgschema(ctx, dsn, "create", name); err != nil {
+		t.Fatal(err)
+	}
+	if err := pgschema(ctx, dsn, "create", name); err == nil {
+		t.Fatal("created the same schema twice")
+	}
+	if err := pgschema(ctx, dsn, "drop", name); err != nil {
+		t.Fatal(err)
+	}
+	if err := pgschema(ctx, dsn, "create", name); err != nil {
+		t.Fatalf("dropped schema still there: %v", err)
+	}
+	t.Cleanup(func() { _ = pgschema(ctx, dsn, "drop", name) })
+	for _, tc := range []struct{ dsn, op, name, want string }{
+		{"postgres://postgres@10.1.2.3/test", "create", "x", "not on loopback"},
+		{"mysql://127.0.0.1/test", "create", "x", "postgres://"},
+		{dsn, "create", "x; DROP TABLE users", "lower-case"},
+		{dsn, "truncate", "x", "create or drop"},
+	} {
+		if err := pgschema(ctx, tc.dsn, tc.op, tc.name); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s %s %q: %v, want %q", tc.dsn, tc.op, tc.name, err, tc.want)
+		}
 	}
 }

@@ -91,7 +91,7 @@ run_backend() {
 	for s in $scenarios; do sc+=(--scenario "$s"); done
 	mkdir -p "$work/$name-profiles"
 	"$work/janua-load" --issuer "$JANUA_ISSUER" --fixture "$work/$name-fixture.json" "${sc[@]}" \
-		--duration "$duration" --warmup 2s --concurrency "$concurrency" --half-rate "$halfrate" \
+		--duration "$duration" --warmup 2s --concurrency "$concurrency" --half-rate "$halfrate" --verify-every 16 \
 		--server-pid "$server_pid" --metrics-url "http://127.0.0.1:$mport/metrics" --profile-dir "$work/$name-profiles" \
 		--output markdown --save "$work/$name.json" >"$work/$name.md" || rc=$?
 	[[ $rc == 0 || $rc == 3 ]] || { echo "bench: janua-load failed ($rc)" >&2; exit 1; }
@@ -117,7 +117,7 @@ commit=$(git rev-parse --short HEAD)$(git diff --quiet HEAD -- . ':!docs/perform
 	echo "| commit | \`$commit\` |"
 	echo "| machine | ${cpu:-unknown CPU}, $(nproc) cores, $mem RAM, $(uname -sr) |"
 	echo "| Go | $(go env GOVERSION) |"
-	echo "| load | \`janua-load\` on the same machine: $duration per scenario after a 2s warm-up, $concurrency workers, closed loop, keep-alive; then $halfrate open loop at half the rate reached |"
+	echo "| load | \`janua-load\` on the same machine: $duration per scenario after a 2s warm-up, $concurrency workers, closed loop, keep-alive; then $halfrate open loop at half the rate reached; every ID token verified, every 16th JWT access token |"
 	echo "| server | \`janua serve\` with the default configuration (argon2id m=19 MiB t=2, info access log to a file), per-IP limits lifted |"
 	echo
 	echo "Columns: operations per second; latency percentiles of successful operations; the p99 of an open-loop pass at half"

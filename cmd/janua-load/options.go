@@ -39,6 +39,7 @@ type options struct {
 	profileDir  string
 	cpuProfile  string
 	halfRate    time.Duration
+	verifyEvery int
 	output      string
 	save        string
 }
@@ -60,6 +61,7 @@ func (o *options) flags(cmd *cobra.Command) {
 	f.IntVar(&o.serverPID, "server-pid", 0, "the server's process ID on this machine: CPU time and memory from /proc")
 	f.StringVar(&o.metricsURL, "metrics-url", "", "the server's Prometheus metrics URL: statements (and CPU and memory without --server-pid)")
 	f.StringVar(&o.profileDir, "profile-dir", "", "write a CPU profile of the server for each scenario's measured window to DIR/SCENARIO.pprof (needs --metrics-url and the server's metrics.pprof)")
+	f.IntVar(&o.verifyEvery, "verify-every", 1, "verify the signature of every Nth JWT access token of the client_credentials scenarios (the rest: header and claims only), so that a verification dearer than the server's signing does not crowd it out of the CPU; ID tokens are always verified")
 	f.DurationVar(&o.halfRate, "half-rate", 0, "after each scenario, run it this long open loop at half the rate it reached, and report that pass's p99 (0: off)")
 	f.StringVar(&o.cpuProfile, "cpuprofile", "", "write janua-load's own CPU profile to this file (what the load generator costs)")
 	f.StringVar(&o.output, "output", "text", "text, json or markdown")
@@ -108,6 +110,9 @@ func (o *options) validate() (*fixture, error) {
 		if err := loopbackURL(o.metricsURL); err != nil {
 			probs = append(probs, "--metrics-url: "+err.Error())
 		}
+	}
+	if o.verifyEvery < 1 || o.verifyEvery > 1000 {
+		probs = append(probs, "--verify-every must be between 1 and 1000")
 	}
 	if o.halfRate < 0 || o.halfRate > maxDuration {
 		probs = append(probs, fmt.Sprintf("--half-rate must be between 0 and %s", maxDuration))

@@ -56,11 +56,13 @@ func ccStep(role, alg string) func(context.Context, *env, int) (step, error) {
 		if c.Scope != "" {
 			form.Set("scope", c.Scope)
 		}
+		n := 0
 		return func(ctx context.Context) (int, error) {
 			tr, err := e.token(ctx, c, form)
 			if err != nil {
 				return 1, err
 			}
+			n++
 			if tr.RefreshToken != "" {
 				return 1, fmt.Errorf("client_credentials: a refresh token was issued (RFC 6749 §4.4.3 says it should not)")
 			}
@@ -70,7 +72,9 @@ func ccStep(role, alg string) func(context.Context, *env, int) (step, error) {
 				}
 				return 1, nil
 			}
-			return 1, e.checkJWTAccessToken(ctx, tr.AccessToken, alg, c.ID)
+			// Every token's header and claims are checked; its signature
+			// every --verify-every tokens (the first always).
+			return 1, e.checkJWTAccessToken(ctx, tr.AccessToken, alg, c.ID, (n-1)%e.opts.verifyEvery == 0)
 		}, nil
 	}
 }

@@ -126,6 +126,19 @@ commit=$(git rev-parse --short HEAD)$(git diff --quiet HEAD -- . ':!docs/perform
 	echo "database statements per operation from \`janua_db_statements_total\` (BEGIN and COMMIT count); the server's"
 	echo "resident memory before, at peak (sampled every 100 ms) and after the scenario. An operation is one request,"
 	echo "except \`code\` (authorize, its redirect, token: ID token verified) and \`password\` (login page, form post)."
+	echo
+	echo "## Targets"
+	echo
+	echo "Issue 6's budget against this run (\`janua-load targets\`); PostgreSQL + Redis unless marked. A throughput that misses"
+	echo "says by what factor; what bounds each one is in the CPU profiles below."
+	echo
+	argon2=$(awk '/^BenchmarkVerifyArgon2idDefault/ { for (i = 2; i <= NF; i++) if ($(i+1) == "cpu-µs/op") print $i }' "$work/gobench.txt" 2>/dev/null | head -1)
+	targs=()
+	for name in $backends; do targs+=("--$name" "$work/$name.json"); done
+	[[ -e $work/sqlite-ready-ms ]] && targs+=(--sqlite-ready-ms "$(cat "$work/sqlite-ready-ms")")
+	[[ -e $work/postgres-idle-rss ]] && targs+=(--postgres-idle-mib "$(cat "$work/postgres-idle-rss")")
+	[[ -n $argon2 ]] && targs+=(--argon2-cpu-us "$argon2")
+	"$work/janua-load" targets "${targs[@]}"
 	for name in $backends; do
 		echo
 		if [[ $name == sqlite ]]; then

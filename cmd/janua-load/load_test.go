@@ -296,3 +296,35 @@ func TestPGSchema(t *testing.T) {
 		}
 	}
 }
+
+// targets checks saved reports against the budget: a figure that
+// meets its target says yes, one that misses says by what factor, and a
+// figure nobody measured says so.
+func TestTargets(t *testing.T) {
+	res := func(name string, ops, stmts, peak, p99half float64) Result {
+		return Result{Scenario: name, OpsPerSec: ops, Server: &ServerUsage{StatementsPerOp: stmts, RSSPeakMiB: peak, CPUMicrosPerOp: 24000},
+			HalfRate: &HalfRate{LatencyMS: &Latency{P99: p99half}}}
+	}
+	pg := &Report{Results: []Result{res("cc-opaque", 5200, 1, 60, 3), res("cc-jwt-es256", 4000, 1, 60, 4), res("introspect", 5000, 1, 60, 2),
+		res("refresh", 2100, 5, 60, 5), res("code", 900, 7, 60, 25), res("discovery", 15000, 0, 50, 1), res("jwks", 16000, 0, 50, 1),
+		res("password", 50, 10, 140, 90)}}
+	var out bytes.Buffer
+	if err := writeTargets(&out, &targetInputs{postgres: pg, pgIdleMiB: 37, argon2CPUMicros: 22000}); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{
+		"| client_credentials, opaque | PostgreSQL + Redis | ≥ 5,000/s | 5200/s | yes |",
+		"| client_credentials, JWT ES256 | PostgreSQL + Redis | ≥ 8,000/s | 4000/s | no (2.0× short) |",
+		"| client_credentials, opaque | SQLite | ≥ 8,000/s | not measured | – |",
+		"| p99 at half the maximum rate, every scenario above | PostgreSQL + Redis | ≤ 20 ms | worst 25.0 ms (code) | no |",
+		"| password sign-in, CPU per sign-in | PostgreSQL + Redis | ≤ 1.1 × argon2id alone | 1.09 × (24.0 ms / 22.0 ms) | yes |",
+		"| statements per full code flow | PostgreSQL + Redis | ≤ 8 | 7.00 | yes |",
+		"| idle RSS | PostgreSQL + Redis | ≤ 40 MB | 38.8 MB | yes |",
+		"| peak RSS under any scenario | PostgreSQL + Redis | ≤ 150 MB | 147 MB (password) | yes |",
+		"| start to ready | SQLite | ≤ 300 ms | not measured | – |",
+	} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("missing %q in\n%s", want, out.String())
+		}
+	}
+}

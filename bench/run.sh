@@ -132,7 +132,10 @@ commit=$(git rev-parse --short HEAD)$(git diff --quiet HEAD -- . ':!docs/perform
 	echo "Issue 6's budget against this run (\`janua-load targets\`); PostgreSQL + Redis unless marked. A throughput that misses"
 	echo "says by what factor; what bounds each one is in the CPU profiles below."
 	echo
-	argon2=$(awk '/^BenchmarkVerifyArgon2idDefault/ { for (i = 2; i <= NF; i++) if ($(i+1) == "cpu-µs/op") print $i }' "$work/gobench.txt" 2>/dev/null | head -1)
+	argon2=
+	if [[ -e $work/gobench.txt ]]; then
+		argon2=$(awk '/^BenchmarkVerifyArgon2idDefault/ { for (i = 2; i <= NF; i++) if ($(i+1) == "cpu-µs/op") { print $i; exit } }' "$work/gobench.txt")
+	fi
 	targs=()
 	for name in $backends; do targs+=("--$name" "$work/$name.json"); done
 	[[ -e $work/sqlite-ready-ms ]] && targs+=(--sqlite-ready-ms "$(cat "$work/sqlite-ready-ms")")

@@ -6,6 +6,7 @@ package argon2id
 
 import (
 	"encoding/binary"
+	"runtime"
 	"sync"
 
 	"golang.org/x/crypto/blake2b"
@@ -68,7 +69,9 @@ func (m *Memory) deriveKey(password, salt, secret, data []byte, t, memory uint32
 	B := m.take(memory)
 	initBlocks(B, &h0, memory, lanes)
 	processBlocks(B, t, memory, lanes)
-	return extractKey(B, memory, lanes, keyLen)
+	key := extractKey(B, memory, lanes, keyLen)
+	runtime.KeepAlive(m) // B may be m's memory, unmapped when m is collected
+	return key
 }
 
 // take returns n blocks: m's own when it keeps that many, else new ones.
@@ -78,7 +81,7 @@ func (m *Memory) take(n uint32) []block {
 		return make([]block, n)
 	}
 	if uint32(len(m.blocks)) < m.keep {
-		m.blocks = make([]block, m.keep)
+		m.blocks = allocBlocks(m, m.keep)
 	}
 	return m.blocks[:n]
 }

@@ -7,25 +7,56 @@ import (
 	"time"
 )
 
-// With every slot taken, Hash and Verify wait, and give up with their
-// context: a burst of sign-ins cannot hold more than MaxConcurrent × memory.
+// With every slot taken, Hash, Verify and Burn wait, and give up with their
+// context or, after HashLimits.Wait, with ErrBusy: a burst of sign-ins
+// cannot hold more than Concurrent × memory, nor queue for ever.
 func TestHashWaitsForASlot(t *testing.T) {
-	pw := NewPasswords(Argon2Params{MemoryKiB: 8192, Iterations: 1, Parallelism: 1}, 2)
-	pw.slots <- struct{}{}
-	pw.slots <- struct{}{}
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
-	defer cancel()
-	if _, err := pw.Hash(ctx, "waits"); !errors.Is(err, context.DeadlineExceeded) {
+	pw := NewPasswords(Argon2Params{MemoryKiB: 8192, Iterations: 1, Parallelism: 1}, HashLimits{Concurrent: 2, Wait: time.Hour})
+	a, _ := pw.slots.acquire(context.Background())
+	b, _ := pw.slots.acquire(context.Background())
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err := pw.Hash(ctx, "waits"); !errors.Is(err, context.Canceled) {
 		t.Fatalf("Hash with no free slot: %v", err)
 	}
-	if err := pw.Burn(ctx, "waits"); !errors.Is(err, context.DeadlineExceeded) {
+	if err := pw.Burn(ctx, "waits"); !errors.Is(err, context.Canceled) {
 		t.Fatalf("Burn with no free slot: %v", err)
 	}
-	<-pw.slots
+	pw.slots.wait = time.Nanosecond
+	if _, err := pw.Verify(context.Background(), "waits", "$argon2id$v=19$m=8192,t=1,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNoaGFzaA"); !errors.Is(err, ErrBusy) {
+		t.Fatalf("Verify with no free slot past the wait: %v", err)
+	}
+	pw.slots.release(a)
 	if _, err := pw.Hash(context.Background(), "now runs"); err != nil {
 		t.Fatalf("Hash with a slot free: %v", err)
 	}
-	if len(pw.slots) != 1 {
-		t.Fatalf("%d slots held after Hash returned, want the 1 the test holds", len(pw.slots))
+	if len(pw.slots.free) != 1 {
+		t.Fatalf("%d slots free after Hash returned, want the 1 the test left", len(pw.slots.free))
+	}
+	pw.slots.release(b)
+}
+
+// The slots are GOMAXPROCS by default, each with memory for one hash of the
+// configured cost, and the same memory serves hash after hash.
+func TestSlotsKeepTheirMemory(t *testing.T) {
+	p := Argon2Params{MemoryKiB: 8192, Iterations: 1, Parallelism: 1}
+	pw := NewPasswords(p, HashLimits{})
+	if got, want := cap(pw.slots.free), len(pw.slots.free); got != want || got < 1 {
+		t.Fatalf("%d of %d slots free", want, got)
+	}
+	if pw.slots.wait != DefaultHashWait {
+		t.Fatalf("wait %v, want DefaultHashWait", pw.slots.wait)
+	}
+	one := NewPasswords(p, HashLimits{Concurrent: 1})
+	mem := <-one.slots.free
+	one.slots.free <- mem
+	for range 3 {
+		if _, err := one.Hash(context.Background(), "same memory"); err != nil {
+			t.Fatal(err)
+		}
+		if got := <-one.slots.free; got != mem {
+			t.Fatal("a hash replaced its slot's memory")
+		}
+		one.slots.free <- mem
 	}
 }

@@ -138,6 +138,10 @@ func (p *Pages) submitLogin(c echo.Context) error {
 	}
 
 	u, rehash, reason, err := p.verify(ctx, email, password)
+	if errors.Is(err, ErrBusy) {
+		retryAfter(c, time.Second)
+		return fail(http.StatusServiceUnavailable, p.o.Templates.T(lang, "login.busy"))
+	}
 	if err != nil {
 		return err
 	}

@@ -169,7 +169,8 @@ func processSegment(B []block, n, slice, lane, t, memory, lanes uint32) {
 	segmentLength := laneLength / syncPoints
 	independent := n == 0 && slice < syncPoints/2
 
-	var addresses, in, zero block
+	var addresses, in block
+	var s scratch
 	if independent {
 		in[0] = uint64(n)
 		in[1] = uint64(lane)
@@ -184,8 +185,8 @@ func processSegment(B []block, n, slice, lane, t, memory, lanes uint32) {
 		index = 2 // the first two blocks are initBlocks'
 		if independent {
 			in[6]++
-			processBlock(&addresses, &in, &zero)
-			processBlock(&addresses, &addresses, &zero)
+			processBlock(&addresses, &in, &s.zero, &s)
+			processBlock(&addresses, &addresses, &s.zero, &s)
 		}
 	}
 
@@ -199,8 +200,8 @@ func processSegment(B []block, n, slice, lane, t, memory, lanes uint32) {
 		if independent {
 			if index%blockLength == 0 {
 				in[6]++
-				processBlock(&addresses, &in, &zero)
-				processBlock(&addresses, &addresses, &zero)
+				processBlock(&addresses, &in, &s.zero, &s)
+				processBlock(&addresses, &addresses, &s.zero, &s)
 			}
 			random = addresses[index%blockLength]
 		} else {
@@ -210,9 +211,9 @@ func processSegment(B []block, n, slice, lane, t, memory, lanes uint32) {
 		if n == 0 {
 			// The first pass overwrites: B holds whatever the last
 			// hash left (x/crypto XORs into fresh zeroed memory).
-			processBlock(&B[offset], &B[prev], &B[newOffset])
+			processBlock(&B[offset], &B[prev], &B[newOffset], &s)
 		} else {
-			processBlockXOR(&B[offset], &B[prev], &B[newOffset])
+			processBlockXOR(&B[offset], &B[prev], &B[newOffset], &s)
 		}
 		index, offset = index+1, offset+1
 	}

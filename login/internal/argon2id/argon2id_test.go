@@ -89,20 +89,21 @@ func TestProcessBlockMatchesGeneric(t *testing.T) {
 	r := rand.New(rand.NewPCG(3, 4))
 	for range 100 {
 		var in1, in2, out, want block
+		var s scratch
 		for i := range in1 {
-			in1[i], in2[i], out[i] = r.Uint64(), r.Uint64(), r.Uint64()
+			in1[i], in2[i], out[i], s.t[i] = r.Uint64(), r.Uint64(), r.Uint64(), r.Uint64() // dirty scratch too
 		}
 		want = out
-		processBlockGeneric(&want, &in1, &in2, false)
+		processBlockGeneric(&want, &in1, &in2, &s.t, false)
 		got := out
-		processBlock(&got, &in1, &in2)
+		processBlock(&got, &in1, &in2, &s)
 		if got != want {
 			t.Fatal("processBlock differs from processBlockGeneric")
 		}
 		want = out
-		processBlockGeneric(&want, &in1, &in2, true)
+		processBlockGeneric(&want, &in1, &in2, &s.t, true)
 		got = out
-		processBlockXOR(&got, &in1, &in2)
+		processBlockXOR(&got, &in1, &in2, &s)
 		if got != want {
 			t.Fatal("processBlockXOR differs from processBlockGeneric")
 		}

@@ -19,11 +19,11 @@ func blamkaSSE4(b *block)
 
 // processBlockSSE is G (RFC 9106 §3.5) with SSE2 for the XORs and, when the
 // processor has SSE4.1, for the permutation P too.
-func processBlockSSE(out, in1, in2 *block, xor bool) {
-	var t block
-	mixBlocksSSE2(&t, in1, in2, &t)
+func processBlockSSE(out, in1, in2 *block, s *scratch, xor bool) {
+	t := &s.t
+	mixBlocksSSE2(t, in1, in2, &s.zero)
 	if cpu.X86.HasSSE41 {
-		blamkaSSE4(&t)
+		blamkaSSE4(t)
 	} else {
 		for i := 0; i < blockLength; i += 16 {
 			blamkaGeneric(
@@ -43,18 +43,18 @@ func processBlockSSE(out, in1, in2 *block, xor bool) {
 		}
 	}
 	if xor {
-		xorBlocksSSE2(out, in1, in2, &t)
+		xorBlocksSSE2(out, in1, in2, t)
 	} else {
-		mixBlocksSSE2(out, in1, in2, &t)
+		mixBlocksSSE2(out, in1, in2, t)
 	}
 }
 
 // processBlock is out = G(in1, in2) (RFC 9106 §3.5).
-func processBlock(out, in1, in2 *block) {
-	processBlockSSE(out, in1, in2, false)
+func processBlock(out, in1, in2 *block, s *scratch) {
+	processBlockSSE(out, in1, in2, s, false)
 }
 
 // processBlockXOR is out ^= G(in1, in2), the passes after the first.
-func processBlockXOR(out, in1, in2 *block) {
-	processBlockSSE(out, in1, in2, true)
+func processBlockXOR(out, in1, in2 *block, s *scratch) {
+	processBlockSSE(out, in1, in2, s, true)
 }

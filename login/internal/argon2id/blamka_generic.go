@@ -4,10 +4,18 @@
 
 package argon2id
 
+// scratch is the working space of the compression function, kept by the
+// caller for a whole segment: a block declared in the function would be
+// zeroed on every call, 1 KiB per block computed (~5% of a hash).
+type scratch struct {
+	t    block // R, then Q and Z (RFC 9106 §3.5)
+	zero block // stays zero
+}
+
 // processBlockGeneric is the compression function G (RFC 9106 §3.5) in
-// portable Go: out = G(in1, in2), or out ^= G(in1, in2) when xor is set.
-func processBlockGeneric(out, in1, in2 *block, xor bool) {
-	var t block
+// portable Go: out = G(in1, in2), or out ^= G(in1, in2) when xor is set; t
+// is scratch space, overwritten first.
+func processBlockGeneric(out, in1, in2, t *block, xor bool) {
 	for i := range t {
 		t[i] = in1[i] ^ in2[i]
 	}

@@ -7,11 +7,11 @@
 package argon2id
 
 // processBlock is out = G(in1, in2) (RFC 9106 §3.5).
-func processBlock(out, in1, in2 *block) {
-	processBlockGeneric(out, in1, in2, false)
+func processBlock(out, in1, in2 *block, s *scratch) {
+	processBlockGeneric(out, in1, in2, &s.t, false)
 }
 
 // processBlockXOR is out ^= G(in1, in2), the passes after the first.
-func processBlockXOR(out, in1, in2 *block) {
-	processBlockGeneric(out, in1, in2, true)
+func processBlockXOR(out, in1, in2 *block, s *scratch) {
+	processBlockGeneric(out, in1, in2, &s.t, true)
 }

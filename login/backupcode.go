@@ -46,10 +46,8 @@ type backupFactor struct{ p *Pages }
 func (backupFactor) id() string       { return "backup" }
 func (backupFactor) standalone() bool { return false }
 func (backupFactor) reaches() string  { return ACRMFA }
-func (f backupFactor) enrolled(ctx context.Context, userID string) (bool, error) {
-	n, err := f.p.store.CountBackupCodes(ctx, userID)
-	return n > 0, err
-}
+
+func (backupFactor) enrolled(e storage.FactorEnrolment) bool { return e.BackupCodes > 0 }
 
 // backupSection is the data of the security_backup and factor_backup
 // partials.

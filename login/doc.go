@@ -5,9 +5,12 @@
 // tokens and never imports oidc.
 //
 //   - password.go: the password hasher, argon2id (RFC 9106) in PHC string
-//     format, with bounded concurrency so a burst of sign-ins cannot exhaust
-//     memory, rehash-on-login when parameters change, and verification of
-//     imported bcrypt hashes.
+//     format, rehash-on-login when parameters change, and verification of
+//     imported bcrypt hashes. hashslots.go: at most HashLimits.Concurrent
+//     hashes at once (one per processor by default), each in block memory
+//     its slot keeps (internal/argon2id), so neither a burst nor a steady
+//     rate of sign-ins grows memory; a check that waits too long for a
+//     slot gets ErrBusy, a 503.
 //   - policy.go: the password policy (NIST SP 800-63B §3.1.1.2): a length,
 //     and not one of the 10,000 most common passwords (a bundled list).
 //   - session.go: Sessions, the SSO session: a cookie holding 256 random bits

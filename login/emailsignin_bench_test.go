@@ -51,7 +51,7 @@ func newEmailBench(b *testing.B) *emailBench {
 	sessions := login.NewSessions(store, login.SessionOptions{})
 	p := login.New(store, login.Options{
 		Templates: set, Sessions: sessions, HotState: hot, Issuer: "http://janua.test", EmailSignIn: true,
-		Passwords: login.NewPasswords(login.DefaultArgon2Params(), 1),
+		Passwords: login.NewPasswords(login.DefaultArgon2Params(), login.HashLimits{Concurrent: 1}),
 		Limits:    login.Limits{}, EmailLimits: login.EmailLimits{PerAddress: 1 << 30, PerIP: 1 << 30, Window: time.Hour},
 		Mail:      mail.NewOutbox(store, mail.OutboxOptions{Templates: set, Issuer: "http://janua.test"}),
 		LoginPath: "/login", ResumePath: "/oauth2/resume",

@@ -39,8 +39,8 @@ type secondFactor interface {
 	// id names the method in URLs, templates and audit events: "totp",
 	// "backup", "passkey".
 	id() string
-	// enrolled reports whether userID can use the method now.
-	enrolled(ctx context.Context, userID string) (bool, error)
+	// enrolled reports whether a user with e can use the method now.
+	enrolled(e storage.FactorEnrolment) bool
 	// standalone is false for a method that only backs up the others
 	// (backup codes): it neither satisfies a second-factor requirement on
 	// its own nor counts as "the last factor".
@@ -105,15 +105,15 @@ func (p *Pages) needsSecondFactor(ctx context.Context, fr *flowRequest, userID s
 }
 
 // enrolledFactors lists the methods userID has enrolled, standalone ones
-// first in Pages.factors order.
+// first in Pages.factors order, from one read of the store.
 func (p *Pages) enrolledFactors(ctx context.Context, userID string) ([]string, error) {
+	e, err := p.store.GetFactorEnrolment(ctx, userID)
+	if err != nil {
+		return nil, err
+	}
 	var ids []string
 	for _, f := range p.factors {
-		ok, err := f.enrolled(ctx, userID)
-		if err != nil {
-			return nil, err
-		}
-		if ok {
+		if f.enrolled(e) {
 			ids = append(ids, f.id())
 		}
 	}

@@ -92,7 +92,7 @@ func newMFAPages(t *testing.T) *mfaPages {
 	}
 	hot := storage.NewMemoryHotState(storage.MemoryHotStateOptions{Now: clock.Now})
 	t.Cleanup(func() { _ = hot.Close() })
-	pw := login.NewPasswords(cheap(), 2)
+	pw := login.NewPasswords(cheap(), login.HashLimits{Concurrent: 2})
 	hash, _ := pw.Hash(ctx, "correct horse battery staple")
 	u := &storage.User{Email: "ana@example.com", Claims: map[string]any{"name": "Ana"}}
 	if err := store.CreateUser(ctx, u, hash); err != nil {

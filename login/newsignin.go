@@ -17,12 +17,14 @@ const noticeParam = "done"
 // noteSignIn runs in signIn's transaction: it records that u signed in
 // from this browser and, when u never signed in from it before but has
 // from another one (the first sign-in after sign-up is no news), queues the
-// new sign-in alert. Browsers are known by the SHA-256 of their identity
-// cookie (web.Cookies.BrowserHash), remembered as long as the cookie lives.
-func (p *Pages) noteSignIn(ctx context.Context, c echo.Context, u *storage.User, lang string, amr []string) error {
+// new sign-in alert and returns its audit event, for signIn to record with
+// its own (nil when there is no news). Browsers are known by the SHA-256 of
+// their identity cookie (web.Cookies.BrowserHash), remembered as long as
+// the cookie lives.
+func (p *Pages) noteSignIn(ctx context.Context, c echo.Context, u *storage.User, lang string, amr []string) (*storage.AuditEvent, error) {
 	isNew, hadOthers, err := p.store.RecordBrowserSignIn(ctx, u.ID, p.o.Cookies.BrowserHash(c))
 	if err != nil || !isNew || !hadOthers {
-		return err
+		return nil, err
 	}
 	data := map[string]string{
 		"time":       mailTime(p.o.Now()),
@@ -31,10 +33,9 @@ func (p *Pages) noteSignIn(ctx context.Context, c echo.Context, u *storage.User,
 		"method":     signInMethod(c, amr),
 	}
 	if err := p.enqueue(ctx, u, lang, mail.KindNewSignIn, data); err != nil {
-		return err
+		return nil, err
 	}
-	return p.store.RecordAuditEvent(ctx, auditEvent(c, auditNewBrowser, storage.AuditSuccess, u.ID, "",
-		map[string]any{"alerted": p.mailEnabled()}))
+	return auditEvent(c, auditNewBrowser, storage.AuditSuccess, u.ID, "", map[string]any{"alerted": p.mailEnabled()}), nil
 }
 
 // emailMethodKey is the echo context key under which the email sign-in

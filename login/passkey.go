@@ -86,10 +86,7 @@ func (passkeyFactor) id() string       { return "passkey" }
 func (passkeyFactor) standalone() bool { return true }
 func (passkeyFactor) reaches() string  { return ACRPhishingResistant }
 
-func (f passkeyFactor) enrolled(ctx context.Context, userID string) (bool, error) {
-	n, err := f.p.store.CountPasskeys(ctx, userID)
-	return n > 0, err
-}
+func (passkeyFactor) enrolled(e storage.FactorEnrolment) bool { return e.Passkeys > 0 }
 
 // passkeySection is the data of the passkey partials: the user's passkeys
 // and the endpoints the page script and forms use.

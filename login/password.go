@@ -10,8 +10,9 @@ import (
 	"strconv"
 	"strings"
 
-	"golang.org/x/crypto/argon2"
 	"golang.org/x/crypto/bcrypt"
+
+	"github.com/madfam-org/janua/login/internal/argon2id"
 )
 
 // Argon2Params is the argon2id cost (RFC 9106 §3.1). The zero value is not
@@ -41,32 +42,29 @@ var ErrPasswordMismatch = errors.New("login: password does not match")
 // ErrUnknownHash means the stored hash is in no format we verify.
 var ErrUnknownHash = errors.New("login: unrecognised password hash format")
 
-// Passwords hashes and verifies passwords. At most MaxConcurrent hashes run
-// at once (each holds MemoryKiB of memory); further callers wait their turn or
-// give up when their context ends.
+// Passwords hashes and verifies passwords. At most HashLimits.Concurrent
+// hashes run at once, each in block memory its slot keeps (hashslots.go);
+// further callers wait their turn, and give up with ErrBusy after
+// HashLimits.Wait or when their context ends.
 type Passwords struct {
 	params Argon2Params
-	slots  chan struct{}
+	slots  hashSlots
 }
 
-// NewPasswords returns a hasher with the given cost and concurrency bound.
-func NewPasswords(p Argon2Params, maxConcurrent int) *Passwords {
-	if maxConcurrent < 1 {
-		maxConcurrent = 1
+// NewPasswords returns a hasher with the cost p and the bounds l.
+func NewPasswords(p Argon2Params, l HashLimits) *Passwords {
+	return &Passwords{params: p, slots: newHashSlots(l, p.MemoryKiB)}
+}
+
+// argon2id computes an Argon2id key in a slot's memory.
+func (pw *Passwords) argon2id(ctx context.Context, password string, salt []byte, p Argon2Params, keyLen uint32) ([]byte, error) {
+	mem, err := pw.slots.acquire(ctx)
+	if err != nil {
+		return nil, err
 	}
-	return &Passwords{params: p, slots: make(chan struct{}, maxConcurrent)}
+	defer pw.slots.release(mem)
+	return mem.Key([]byte(password), salt, p.Iterations, p.MemoryKiB, p.Parallelism, keyLen), nil
 }
-
-func (pw *Passwords) acquire(ctx context.Context) error {
-	select {
-	case pw.slots <- struct{}{}:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-}
-
-func (pw *Passwords) release() { <-pw.slots }
 
 // Hash returns the PHC string of password:
 // $argon2id$v=19$m=<KiB>,t=<iterations>,p=<lanes>$<salt>$<key> (unpadded base64).
@@ -76,11 +74,10 @@ func (pw *Passwords) Hash(ctx context.Context, password string) (string, error) 
 	}
 	salt := make([]byte, argonSaltLen)
 	_, _ = rand.Read(salt)
-	if err := pw.acquire(ctx); err != nil {
+	key, err := pw.argon2id(ctx, password, salt, pw.params, argonKeyLen)
+	if err != nil {
 		return "", err
 	}
-	key := argon2.IDKey([]byte(password), salt, pw.params.Iterations, pw.params.MemoryKiB, pw.params.Parallelism, argonKeyLen)
-	pw.release()
 	return encodeArgon2(pw.params, salt, key), nil
 }
 
@@ -98,21 +95,21 @@ func (pw *Passwords) Verify(ctx context.Context, password, stored string) (needs
 		if err != nil {
 			return false, err
 		}
-		if err := pw.acquire(ctx); err != nil {
+		got, err := pw.argon2id(ctx, password, salt, p, uint32(len(want)))
+		if err != nil {
 			return false, err
 		}
-		got := argon2.IDKey([]byte(password), salt, p.Iterations, p.MemoryKiB, p.Parallelism, uint32(len(want)))
-		pw.release()
 		if subtle.ConstantTimeCompare(got, want) != 1 {
 			return false, ErrPasswordMismatch
 		}
 		return p != pw.params || len(want) != argonKeyLen || len(salt) != argonSaltLen, nil
 	case strings.HasPrefix(stored, "$2a$"), strings.HasPrefix(stored, "$2b$"), strings.HasPrefix(stored, "$2y$"):
-		if err := pw.acquire(ctx); err != nil {
+		mem, err := pw.slots.acquire(ctx)
+		if err != nil {
 			return false, err
 		}
-		err := bcrypt.CompareHashAndPassword([]byte(stored), []byte(password))
-		pw.release()
+		err = bcrypt.CompareHashAndPassword([]byte(stored), []byte(password))
+		pw.slots.release(mem)
 		if err != nil {
 			if errors.Is(err, bcrypt.ErrMismatchedHashAndPassword) {
 				return false, ErrPasswordMismatch
@@ -129,18 +126,14 @@ func (pw *Passwords) Verify(ctx context.Context, password, stored string) (needs
 // (no user enumeration by timing).
 func (pw *Passwords) Burn(ctx context.Context, password string) error {
 	var salt [argonSaltLen]byte
-	if err := pw.acquire(ctx); err != nil {
-		return err
-	}
-	argon2.IDKey([]byte(password), salt[:], pw.params.Iterations, pw.params.MemoryKiB, pw.params.Parallelism, argonKeyLen)
-	pw.release()
-	return nil
+	_, err := pw.argon2id(ctx, password, salt[:], pw.params, argonKeyLen)
+	return err
 }
 
 func encodeArgon2(p Argon2Params, salt, key []byte) string {
 	b64 := base64.RawStdEncoding
 	return fmt.Sprintf("$argon2id$v=%d$m=%d,t=%d,p=%d$%s$%s",
-		argon2.Version, p.MemoryKiB, p.Iterations, p.Parallelism, b64.EncodeToString(salt), b64.EncodeToString(key))
+		argon2id.Version, p.MemoryKiB, p.Iterations, p.Parallelism, b64.EncodeToString(salt), b64.EncodeToString(key))
 }
 
 // decodeArgon2 parses a PHC argon2id string, refusing parameters that would
@@ -149,7 +142,7 @@ func decodeArgon2(s string) (Argon2Params, []byte, []byte, error) {
 	var p Argon2Params
 	parts := strings.Split(s, "$")
 	// "", "argon2id", "v=19", "m=..,t=..,p=..", salt, key
-	if len(parts) != 6 || parts[2] != "v="+strconv.Itoa(argon2.Version) {
+	if len(parts) != 6 || parts[2] != "v="+strconv.Itoa(argon2id.Version) {
 		return p, nil, nil, ErrUnknownHash
 	}
 	for _, kv := range strings.Split(parts[3], ",") {

@@ -20,7 +20,7 @@ func cheap() login.Argon2Params {
 
 func TestHashAndVerify(t *testing.T) {
 	ctx := context.Background()
-	pw := login.NewPasswords(cheap(), 2)
+	pw := login.NewPasswords(cheap(), login.HashLimits{Concurrent: 2})
 	h1, err := pw.Hash(ctx, "correct horse battery staple")
 	if err != nil {
 		t.Fatal(err)
@@ -37,7 +37,7 @@ func TestHashAndVerify(t *testing.T) {
 		t.Fatalf("wrong password: %v", err)
 	}
 	// Parameters changed: the old hash still verifies and asks for a rehash.
-	stronger := login.NewPasswords(login.Argon2Params{MemoryKiB: 16384, Iterations: 2, Parallelism: 1}, 1)
+	stronger := login.NewPasswords(login.Argon2Params{MemoryKiB: 16384, Iterations: 2, Parallelism: 1}, login.HashLimits{Concurrent: 1})
 	rehash, err = stronger.Verify(ctx, "correct horse battery staple", h1)
 	if err != nil || !rehash {
 		t.Fatalf("after a parameter change: rehash=%v err=%v", rehash, err)
@@ -47,7 +47,7 @@ func TestHashAndVerify(t *testing.T) {
 func TestVerifyImportedBcrypt(t *testing.T) {
 	ctx := context.Background()
 	b, _ := bcrypt.GenerateFromPassword([]byte("imported from auth0"), bcrypt.MinCost)
-	pw := login.NewPasswords(cheap(), 1)
+	pw := login.NewPasswords(cheap(), login.HashLimits{Concurrent: 1})
 	rehash, err := pw.Verify(ctx, "imported from auth0", string(b))
 	if err != nil || !rehash {
 		t.Fatalf("bcrypt import: rehash=%v err=%v (a match must ask for an argon2id rehash)", rehash, err)
@@ -59,7 +59,7 @@ func TestVerifyImportedBcrypt(t *testing.T) {
 
 func TestVerifyRefusesMalformedAndHostileHashes(t *testing.T) {
 	ctx := context.Background()
-	pw := login.NewPasswords(cheap(), 1)
+	pw := login.NewPasswords(cheap(), login.HashLimits{Concurrent: 1})
 	for _, h := range []string{
 		"", "plaintext", "$argon2i$v=19$m=8192,t=1,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNoaGFzaA",
 		"$argon2id$v=18$m=8192,t=1,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNoaGFzaA",
@@ -83,11 +83,10 @@ func TestVerifyRefusesMalformedAndHostileHashes(t *testing.T) {
 	}
 }
 
-// At most MaxConcurrent hashes run at once, whatever the burst; a waiting
-// caller gives up when its context ends.
+// A burst of more callers than slots queues: every hash completes.
 func TestConcurrencyIsBounded(t *testing.T) {
 	// A burst of callers all finish (the bound queues, it does not drop).
-	pw := login.NewPasswords(cheap(), 2)
+	pw := login.NewPasswords(cheap(), login.HashLimits{Concurrent: 2})
 	var wg sync.WaitGroup
 	var failed atomic.Int32
 	for range 8 {
@@ -105,7 +104,7 @@ func TestConcurrencyIsBounded(t *testing.T) {
 }
 
 func TestBurnCostsLikeAVerify(t *testing.T) {
-	pw := login.NewPasswords(cheap(), 1)
+	pw := login.NewPasswords(cheap(), login.HashLimits{Concurrent: 1})
 	if err := pw.Burn(context.Background(), "anything"); err != nil {
 		t.Fatal(err)
 	}

@@ -92,7 +92,7 @@ func (p *Pages) submitPassword(c echo.Context) error {
 			}
 			return fail(http.StatusBadRequest, "bad_password", t(lang, "password.wrong_current"))
 		} else if err != nil {
-			return err
+			return hashFailed(c, err)
 		}
 	case v.NeedCurrent:
 		// Neither the current password nor a recent sign-in.
@@ -103,7 +103,7 @@ func (p *Pages) submitPassword(c echo.Context) error {
 	}
 	hash, err := p.o.Passwords.Hash(ctx, next)
 	if err != nil {
-		return err
+		return hashFailed(c, err)
 	}
 	here, err := p.o.Sessions.live(ctx, c)
 	if err != nil || here == nil {

@@ -151,7 +151,7 @@ func (p *Pages) submitResetPassword(c echo.Context) error {
 	}
 	hash, err := p.o.Passwords.Hash(ctx, password)
 	if err != nil {
-		return err
+		return hashFailed(c, err)
 	}
 	err = p.store.InTx(ctx, func(ctx context.Context) error {
 		if _, err := p.store.ConsumeEmailToken(ctx, storage.EmailTokenPasswordReset, token); err != nil {

@@ -16,10 +16,6 @@ import (
 // 256 octets; 320 leaves room for what users paste).
 const maxEmail = 320
 
-// absentUserID is a well-formed user ID no user has: an unknown email still
-// costs the password-hash lookup a known one does.
-const absentUserID = "00000000-0000-7000-8000-000000000000"
-
 // loginView is the data of login.html.
 type loginView struct {
 	Action, ClientName, Email, Error, SignupURL string
@@ -138,6 +134,10 @@ func (p *Pages) submitLogin(c echo.Context) error {
 	}
 
 	u, rehash, reason, err := p.verify(ctx, email, password)
+	if errors.Is(err, ErrBusy) {
+		retryAfter(c, time.Second)
+		return fail(http.StatusServiceUnavailable, p.o.Templates.T(lang, "login.busy"))
+	}
 	if err != nil {
 		return err
 	}
@@ -167,23 +167,19 @@ func (p *Pages) submitLogin(c echo.Context) error {
 }
 
 // verify checks email and password. It returns the user when they match an
-// enabled account, else a reason for the audit log; both paths do the same
-// database reads and one password hash.
+// enabled account, else a reason for the audit log; every path does the
+// same database read (the user and its hash in one statement) and one
+// password hash.
 func (p *Pages) verify(ctx context.Context, email, password string) (u *storage.User, rehash bool, reason string, err error) {
-	u, err = p.store.GetUserByEmail(ctx, email)
+	u, hash, err := p.store.GetUserByEmailWithPassword(ctx, email)
 	if errors.Is(err, storage.ErrNotFound) {
-		_, _ = p.store.GetPasswordHash(ctx, absentUserID)
 		return nil, false, "unknown_user", p.o.Passwords.Burn(ctx, password)
 	}
 	if err != nil {
 		return nil, false, "", err
 	}
-	hash, err := p.store.GetPasswordHash(ctx, u.ID)
-	if errors.Is(err, storage.ErrNotFound) {
+	if hash == "" {
 		return u, false, "no_password", p.o.Passwords.Burn(ctx, password)
-	}
-	if err != nil {
-		return nil, false, "", err
 	}
 	rehash, err = p.o.Passwords.Verify(ctx, password, hash)
 	switch {
@@ -238,14 +234,19 @@ func (p *Pages) signIn(c echo.Context, fr *flowRequest, lang string, u *storage.
 				return err
 			}
 		}
-		if err := p.noteSignIn(ctx, c, u, lang, st.session.AMR); err != nil {
+		news, err := p.noteSignIn(ctx, c, u, lang, st.session.AMR)
+		if err != nil {
 			return err
 		}
 		details := map[string]any{"amr": st.session.AMR, "acr": st.session.ACR, "sid": st.session.SID, "remember": remember}
 		if st.replaced != "" {
 			details["replaced_sid"] = st.replaced
 		}
-		return p.store.RecordAuditEvent(ctx, auditEvent(c, event, storage.AuditSuccess, u.ID, clientID, details))
+		events := []*storage.AuditEvent{auditEvent(c, event, storage.AuditSuccess, u.ID, clientID, details)}
+		if news != nil {
+			events = []*storage.AuditEvent{news, events[0]}
+		}
+		return p.store.RecordAuditEvents(ctx, events...)
 	})
 	if err != nil {
 		return err

@@ -87,7 +87,7 @@ func (p *Pages) submitSignup(c echo.Context) error {
 	}
 	hash, err := p.o.Passwords.Hash(ctx, password)
 	if err != nil {
-		return err
+		return hashFailed(c, err)
 	}
 	claims := map[string]any{}
 	if v.Name != "" {

@@ -17,6 +17,7 @@ type SessionStore interface {
 	RevokeUserBrowserSessions(ctx context.Context, userID, except string) (int64, error)
 	ListUserBrowserSessions(ctx context.Context, userID string) ([]storage.BrowserSession, error)
 	RecordAuditEvent(ctx context.Context, e *storage.AuditEvent) error
+	RecordAuditEvents(ctx context.Context, es ...*storage.AuditEvent) error
 }
 
 // Store is everything the sign-in pages need: users and their password
@@ -27,11 +28,13 @@ type Store interface {
 	PasskeyStore
 	GetUser(ctx context.Context, id string) (*storage.User, error)
 	GetUserByEmail(ctx context.Context, email string) (*storage.User, error)
+	GetUserByEmailWithPassword(ctx context.Context, email string) (*storage.User, string, error)
 	GetPasswordHash(ctx context.Context, userID string) (string, error)
 	SetPasswordHash(ctx context.Context, userID, hash string) error
 	GetFlow(ctx context.Context, id string) (*storage.Flow, error)
 	AdvanceFlow(ctx context.Context, f *storage.Flow, from storage.FlowState) error
 	GetClient(ctx context.Context, id string) (*storage.Client, error)
+	GetFactorEnrolment(ctx context.Context, userID string) (storage.FactorEnrolment, error)
 	InTx(ctx context.Context, fn func(ctx context.Context) error) error
 	LockUser(ctx context.Context, id string) error
 	TOTPStore

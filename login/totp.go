@@ -45,10 +45,8 @@ type totpFactor struct{ p *Pages }
 func (totpFactor) id() string       { return "totp" }
 func (totpFactor) standalone() bool { return true }
 func (totpFactor) reaches() string  { return ACRMFA }
-func (f totpFactor) enrolled(ctx context.Context, userID string) (bool, error) {
-	at, err := f.p.store.TOTPConfirmedAt(ctx, userID)
-	return at != nil, err
-}
+
+func (totpFactor) enrolled(e storage.FactorEnrolment) bool { return e.TOTP }
 
 // totpSection is the data of the security_totp partial.
 type totpSection struct {

@@ -34,21 +34,33 @@ const (
 // RecordAuditEvent appends e (OccurredAt defaults to now). Record failures
 // outside the transaction that failed, or they roll back with it.
 func (s *Store) RecordAuditEvent(ctx context.Context, e *AuditEvent) error {
-	if e.Type == "" {
-		return fmt.Errorf("storage: audit event without type")
+	return s.RecordAuditEvents(ctx, e)
+}
+
+// RecordAuditEvents appends es in order, in one multi-row INSERT: a request
+// that has several events to record (a sign-in from a new browser) makes
+// one round trip. Each event is as RecordAuditEvent takes it.
+func (s *Store) RecordAuditEvents(ctx context.Context, es ...*AuditEvent) error {
+	if len(es) == 0 {
+		return nil
 	}
-	if e.OccurredAt.IsZero() {
-		e.OccurredAt = s.now()
+	for _, e := range es {
+		if e.Type == "" {
+			return fmt.Errorf("storage: audit event without type")
+		}
+		if e.OccurredAt.IsZero() {
+			e.OccurredAt = s.now()
+		}
+		e.OccurredAt = utc(e.OccurredAt)
+		if e.Outcome == "" {
+			e.Outcome = AuditSuccess
+		}
+		if e.Details == nil {
+			e.Details = map[string]any{}
+		}
 	}
-	e.OccurredAt = utc(e.OccurredAt)
-	if e.Outcome == "" {
-		e.Outcome = AuditSuccess
-	}
-	if e.Details == nil {
-		e.Details = map[string]any{}
-	}
-	if err := s.db(ctx).Create(e).Error; err != nil {
-		return fmt.Errorf("storage: record audit event %s: %w", e.Type, mapError(err))
+	if err := s.db(ctx).Create(es).Error; err != nil {
+		return fmt.Errorf("storage: record audit event %s: %w", es[0].Type, mapError(err))
 	}
 	return nil
 }

@@ -195,6 +195,29 @@ func (s *Store) DeleteUser(ctx context.Context, id string) error {
 	return nil
 }
 
+// GetUserByEmailWithPassword is GetUserByEmail and GetPasswordHash in one
+// statement (a LEFT JOIN), what a password sign-in reads: the user with
+// email and its password hash, "" when it has none. No such user is
+// ErrNotFound.
+func (s *Store) GetUserByEmailWithPassword(ctx context.Context, email string) (*User, string, error) {
+	var row struct {
+		User         `gorm:"embedded"`
+		PasswordHash *string
+	}
+	err := s.db(ctx).Table("users").Select("users.*, password_credentials.hash AS password_hash").
+		Joins("LEFT JOIN password_credentials ON password_credentials.user_id = users.id").
+		Where("users.email_key = ?", EmailKey(email)).Take(&row).Error
+	if err != nil {
+		return nil, "", fmt.Errorf("storage: user by email: %w", mapError(err))
+	}
+	u := row.User
+	normalizeUser(&u)
+	if row.PasswordHash == nil {
+		return &u, "", nil
+	}
+	return &u, *row.PasswordHash, nil
+}
+
 // GetPasswordHash returns the user's password hash (ErrNotFound if the user
 // has no password).
 func (s *Store) GetPasswordHash(ctx context.Context, userID string) (string, error) {

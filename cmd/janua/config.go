@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/madfam-org/janua/login"
 	"github.com/madfam-org/janua/storage"
 )
 
@@ -110,12 +111,25 @@ type PasswordsConfig struct {
 }
 
 // Argon2Config is the argon2id cost (RFC 9106) and the bound on concurrent
-// hashes, which caps memory: MaxConcurrent × MemoryKiB.
+// hashes, which caps their memory at MaxConcurrent × MemoryKiB (0: one per
+// processor, runtime.GOMAXPROCS); a check that waits MaxWait for a slot is
+// refused (503).
 type Argon2Config struct {
-	MemoryKiB     uint32 `yaml:"memory_kib"`
-	Iterations    uint32 `yaml:"iterations"`
-	Parallelism   uint8  `yaml:"parallelism"`
-	MaxConcurrent int    `yaml:"max_concurrent"`
+	MemoryKiB     uint32        `yaml:"memory_kib"`
+	Iterations    uint32        `yaml:"iterations"`
+	Parallelism   uint8         `yaml:"parallelism"`
+	MaxConcurrent int           `yaml:"max_concurrent"`
+	MaxWait       time.Duration `yaml:"max_wait"`
+}
+
+// params is the argon2id cost.
+func (a Argon2Config) params() login.Argon2Params {
+	return login.Argon2Params{MemoryKiB: a.MemoryKiB, Iterations: a.Iterations, Parallelism: a.Parallelism}
+}
+
+// limits is the bound on concurrent hashes.
+func (a Argon2Config) limits() login.HashLimits {
+	return login.HashLimits{Concurrent: a.MaxConcurrent, Wait: a.MaxWait}
 }
 
 // TemplatesConfig lets an operator override embedded pages (theming).
@@ -185,7 +199,7 @@ func defaultConfig() Config {
 		Passwords: PasswordsConfig{
 			MinLength: 12,
 			// OWASP's argon2id baseline: m=19 MiB, t=2, p=1.
-			Argon2: Argon2Config{MemoryKiB: 19 * 1024, Iterations: 2, Parallelism: 1, MaxConcurrent: 4},
+			Argon2: Argon2Config{MemoryKiB: 19 * 1024, Iterations: 2, Parallelism: 1, MaxWait: login.DefaultHashWait},
 		},
 		Signup:   SignupConfig{Enabled: true},
 		Sessions: SessionsConfig{IdleTimeout: 30 * time.Minute, AbsoluteTimeout: 12 * time.Hour, RememberTimeout: 30 * 24 * time.Hour},
@@ -240,7 +254,8 @@ func settings(c *Config) []setting {
 		{"passwords.argon2.memory_kib", "JANUA_ARGON2_MEMORY_KIB", "", "argon2id memory per hash, KiB", false, &c.Passwords.Argon2.MemoryKiB},
 		{"passwords.argon2.iterations", "JANUA_ARGON2_ITERATIONS", "", "argon2id passes", false, &c.Passwords.Argon2.Iterations},
 		{"passwords.argon2.parallelism", "JANUA_ARGON2_PARALLELISM", "", "argon2id lanes", false, &c.Passwords.Argon2.Parallelism},
-		{"passwords.argon2.max_concurrent", "JANUA_ARGON2_MAX_CONCURRENT", "", "password hashes computed at once (bounds memory)", false, &c.Passwords.Argon2.MaxConcurrent},
+		{"passwords.argon2.max_concurrent", "JANUA_ARGON2_MAX_CONCURRENT", "", "password hashes computed at once, each holding memory_kib (0: one per processor)", false, &c.Passwords.Argon2.MaxConcurrent},
+		{"passwords.argon2.max_wait", "JANUA_ARGON2_MAX_WAIT", "", "how long a password check waits for a hashing slot before a 503", false, &c.Passwords.Argon2.MaxWait},
 		{"templates.dir", "JANUA_TEMPLATES_DIR", "", "directory of page templates that override the embedded ones", false, &c.Templates.Dir},
 		{"signup.enabled", "JANUA_SIGNUP_ENABLED", "", "offer self-service sign-up at /signup", false, &c.Signup.Enabled},
 		{"sessions.idle_timeout", "JANUA_SESSION_IDLE_TIMEOUT", "", "SSO session ends after this long unused", false, &c.Sessions.IdleTimeout},
@@ -399,8 +414,11 @@ func (c *Config) validate() problems {
 	if a.Parallelism < 1 {
 		p.add("passwords.argon2.parallelism: must be at least 1")
 	}
-	if a.MaxConcurrent < 1 {
-		p.add("passwords.argon2.max_concurrent: must be at least 1")
+	if a.MaxConcurrent < 0 {
+		p.add("passwords.argon2.max_concurrent: must be 0 (one per processor) or more")
+	}
+	if a.MaxWait <= 0 {
+		p.add("passwords.argon2.max_wait: must be positive")
 	}
 	if c.Templates.Dir != "" {
 		if st, err := os.Stat(c.Templates.Dir); err != nil || !st.IsDir() {

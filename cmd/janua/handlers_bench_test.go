@@ -150,7 +150,7 @@ func newBenchServer(b *testing.B, be storagetest.Backend) *benchServer {
 	}
 	s.ccID, s.ccSecret, s.codeID, s.codeSecret = cc.Client.ID, cc.Secret, code.Client.ID, code.Secret
 	a2 := c.Passwords.Argon2
-	hash, err := login.NewPasswords(login.Argon2Params{MemoryKiB: a2.MemoryKiB, Iterations: a2.Iterations, Parallelism: a2.Parallelism}, 1).Hash(ctx, testPassword)
+	hash, err := login.NewPasswords(a2.params(), login.HashLimits{Concurrent: 1}).Hash(ctx, testPassword)
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -121,7 +121,7 @@ func newInteractionServer(t *testing.T, o serverOptions) *interactionServer {
 	t.Cleanup(srv.Close)
 	a2 := c.Passwords.Argon2
 	return &interactionServer{t: t, URL: srv.URL, store: store, hot: hot, cfg: c, echo: e,
-		pw: login.NewPasswords(login.Argon2Params{MemoryKiB: a2.MemoryKiB, Iterations: a2.Iterations, Parallelism: a2.Parallelism}, 2)}
+		pw: login.NewPasswords(a2.params(), login.HashLimits{Concurrent: 2})}
 }
 
 // user creates a user with testPassword (disabled when asked).

@@ -322,7 +322,7 @@ func TestSignInRehashes(t *testing.T) {
 	ctx := context.Background()
 	s := newInteractionServer(t, serverOptions{})
 	u := s.user("ana@example.com", false)
-	old := login.NewPasswords(login.Argon2Params{MemoryKiB: 8192, Iterations: 2, Parallelism: 1}, 1)
+	old := login.NewPasswords(login.Argon2Params{MemoryKiB: 8192, Iterations: 2, Parallelism: 1}, login.HashLimits{Concurrent: 1})
 	h, _ := old.Hash(ctx, testPassword)
 	if err := s.store.SetPasswordHash(ctx, u.ID, h); err != nil {
 		t.Fatal(err)
@@ -426,7 +426,7 @@ func TestSignInTimingDoesNotRevealAccounts(t *testing.T) {
 		t.Skip("timing comparison")
 	}
 	s := newInteractionServer(t, serverOptions{config: func(c *Config) {
-		c.Passwords.Argon2 = Argon2Config{MemoryKiB: 19 * 1024, Iterations: 2, Parallelism: 1, MaxConcurrent: 1}
+		c.Passwords.Argon2 = Argon2Config{MemoryKiB: 19 * 1024, Iterations: 2, Parallelism: 1, MaxConcurrent: 1, MaxWait: time.Minute}
 		c.Login.LockoutFailures = 0
 	}})
 	s.client("app", "Example App", false)

@@ -61,7 +61,7 @@ func newInteraction(c Config, log *slog.Logger, store *storage.Store, hot storag
 		log.Warn("passkeys are off: the issuer's host is an IP address, which cannot be a WebAuthn RP ID (set passkeys.rp_id)")
 	}
 	a2 := c.Passwords.Argon2
-	passwords := login.NewPasswords(login.Argon2Params{MemoryKiB: a2.MemoryKiB, Iterations: a2.Iterations, Parallelism: a2.Parallelism}, a2.MaxConcurrent)
+	passwords := login.NewPasswords(a2.params(), a2.limits())
 	ia := &interaction{
 		sessions: sessions,
 		gate:     consent.NewGate(store),

@@ -134,7 +134,7 @@ func (a *app) seed(ctx context.Context, c Config, s *storage.Store, sp seedSpec)
 			sum.Password = password
 		}
 		a2 := c.Passwords.Argon2
-		hash, err := login.NewPasswords(login.Argon2Params{MemoryKiB: a2.MemoryKiB, Iterations: a2.Iterations, Parallelism: a2.Parallelism}, 1).Hash(ctx, password)
+		hash, err := login.NewPasswords(a2.params(), login.HashLimits{Concurrent: 1}).Hash(ctx, password)
 		if err != nil {
 			return err
 		}

@@ -69,7 +69,7 @@ func TestSeed(t *testing.T) {
 				t.Fatal(err)
 			}
 			a2 := cfg.Passwords.Argon2
-			pw := login.NewPasswords(login.Argon2Params{MemoryKiB: a2.MemoryKiB, Iterations: a2.Iterations, Parallelism: a2.Parallelism}, 1)
+			pw := login.NewPasswords(a2.params(), login.HashLimits{Concurrent: 1})
 			if rehash, err := pw.Verify(ctx, password, hash); err != nil || rehash {
 				t.Errorf("seed password: rehash %v, %v", rehash, err)
 			}

@@ -88,7 +88,7 @@ func (a *app) usersCreateCmd() *cobra.Command {
 					return err
 				}
 				a2 := c.Passwords.Argon2
-				hasher := login.NewPasswords(login.Argon2Params{MemoryKiB: a2.MemoryKiB, Iterations: a2.Iterations, Parallelism: a2.Parallelism}, a2.MaxConcurrent)
+				hasher := login.NewPasswords(a2.params(), a2.limits())
 				hash, err := hasher.Hash(ctx, password)
 				if err != nil {
 					return err

@@ -50,7 +50,7 @@ func TestUsersLifecycle(t *testing.T) {
 	if err != nil || !strings.HasPrefix(hash, "$argon2id$") || strings.Contains(hash, created.Password) {
 		t.Fatalf("stored hash %q: %v", hash, err)
 	}
-	if _, err := login.NewPasswords(login.Argon2Params{MemoryKiB: 8192, Iterations: 1, Parallelism: 1}, 1).Verify(ctx, created.Password, hash); err != nil {
+	if _, err := login.NewPasswords(login.Argon2Params{MemoryKiB: 8192, Iterations: 1, Parallelism: 1}, login.HashLimits{Concurrent: 1}).Verify(ctx, created.Password, hash); err != nil {
 		t.Fatalf("generated password does not verify: %v", err)
 	}
 	// Duplicate (case-insensitive) email: a clear error, non-zero exit.

@@ -49,4 +49,27 @@ func testAuditEvents(t *testing.T, b Backend) {
 	if err := h.store.RecordAuditEvent(h.ctx, &storage.AuditEvent{}); err == nil {
 		t.Fatal("event without type accepted")
 	}
+	// Several events in one statement, in order, each with its ID.
+	before := h.store.Stats().Total()
+	first, second := &storage.AuditEvent{Type: "login.new_browser", Subject: "u3"}, &storage.AuditEvent{Type: "login.succeeded", Subject: "u3", Details: map[string]any{"amr": []string{"pwd"}}}
+	if err := h.store.RecordAuditEvents(h.ctx, first, second); err != nil {
+		t.Fatal(err)
+	}
+	if n := h.store.Stats().Total() - before; n != 1 {
+		t.Fatalf("two events took %d statements, want 1", n)
+	}
+	if first.ID == 0 || second.ID <= first.ID {
+		t.Fatalf("IDs %d, %d: want both, in order", first.ID, second.ID)
+	}
+	u3, _ := h.store.ListAuditEvents(h.ctx, storage.AuditFilter{Subject: "u3"})
+	if len(u3) != 2 || u3[0].Type != "login.succeeded" || u3[1].Type != "login.new_browser" || u3[1].Outcome != storage.AuditSuccess ||
+		u3[0].Details["amr"] == nil || u3[1].Details == nil {
+		t.Fatalf("recorded together: %+v", u3)
+	}
+	if err := h.store.RecordAuditEvents(h.ctx, &storage.AuditEvent{Type: "ok"}, &storage.AuditEvent{}); err == nil {
+		t.Fatal("a batch with an event without type accepted")
+	}
+	if err := h.store.RecordAuditEvents(h.ctx); err != nil {
+		t.Fatalf("no events: %v", err)
+	}
 }

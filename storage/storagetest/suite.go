@@ -109,6 +109,7 @@ func Run(t *testing.T, b Backend) {
 		{"BackupCodes", testBackupCodes},
 		{"MailOutbox", testMailOutbox},
 		{"Passkeys", testPasskeys},
+		{"FactorEnrolment", testFactorEnrolment},
 	} {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, b) })
 	}

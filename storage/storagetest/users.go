@@ -305,4 +305,23 @@ func testPasswords(t *testing.T, b Backend) {
 	if err := h.store.SetPasswordHash(h.ctx, uuid.NewString(), "x"); !is(err, storage.ErrNotFound) {
 		t.Fatalf("password for a missing user: %v, want ErrNotFound", err)
 	}
+	// A password sign-in reads the user and the hash in one statement.
+	before := h.store.Stats().Total()
+	got, hash, err := h.store.GetUserByEmailWithPassword(h.ctx, " TARA@example.com")
+	if err != nil || got.ID != u.ID || hash != "hash-2" || !reflect.DeepEqual(got.Claims, u.Claims) || !got.CreatedAt.Equal(u.CreatedAt.Truncate(time.Microsecond)) {
+		t.Fatalf("user with password: %+v %q %v", got, hash, err)
+	}
+	if n := h.store.Stats().Total() - before; n != 1 {
+		t.Fatalf("user with password took %d statements, want 1", n)
+	}
+	w := newUser("glory@example.com")
+	if err := h.store.CreateUser(h.ctx, w, ""); err != nil {
+		t.Fatal(err)
+	}
+	if got, hash, err := h.store.GetUserByEmailWithPassword(h.ctx, "glory@example.com"); err != nil || got.ID != w.ID || hash != "" {
+		t.Fatalf("user without password: %+v %q %v", got, hash, err)
+	}
+	if _, _, err := h.store.GetUserByEmailWithPassword(h.ctx, "nobody@example.com"); !is(err, storage.ErrNotFound) {
+		t.Fatalf("no such user: %v, want ErrNotFound", err)
+	}
 }

@@ -9,7 +9,13 @@
 # BENCH_USERS (64), BENCHTIME (go test -benchtime, 1s), BENCH_OUT,
 # and for a quicker partial run BENCH_SCENARIOS ("all", or names separated
 # by spaces), BENCH_BACKENDS ("sqlite postgres"), BENCH_GO (1; 0 skips the
-# Go benchmarks).
+# Go benchmarks). BENCH_SEED (empty) is `janua seed` flags, e.g. "--users
+# 1000000 --clients 100000 --tokens 10000000": the rows are added after the
+# set-up and before the server starts (then, on PostgreSQL, VACUUM ANALYZE,
+# so that autovacuum does not run during the load), and the counts and
+# times go in the markdown (make bench-growth). With BENCH_SEED, each backend
+# is first loaded empty, the same way, unless BENCH_BASELINE=0, and a table
+# compares the two (needs jq).
 set -euo pipefail
 
 root=$(git rev-parse --show-toplevel)
@@ -22,12 +28,21 @@ out=${BENCH_OUT:-docs/performance.md}
 scenarios=${BENCH_SCENARIOS:-all}
 backends=${BENCH_BACKENDS:-sqlite postgres}
 gobench=${BENCH_GO:-1}
+seed=${BENCH_SEED:-}
+baseline=${BENCH_BASELINE:-1}
 pg=${JANUA_TEST_POSTGRES_DSN:-postgres://postgres@127.0.0.1:5432/test?sslmode=disable}
 redis=${JANUA_TEST_REDIS_ADDR:-127.0.0.1:6379}
 work=$(mktemp -d)
 server_pid=
+schema=
+# drop_schema drops the PostgreSQL schema of the run, if any (a seeded one
+# holds gigabytes).
+drop_schema() {
+	if [[ -n $schema ]]; then psql -q "$pg" -c "SET client_min_messages = warning; DROP SCHEMA $schema CASCADE" >/dev/null; schema=; fi
+}
 cleanup() {
 	if [[ -n $server_pid ]]; then kill -TERM "$server_pid" 2>/dev/null || true; wait "$server_pid" 2>/dev/null || true; fi
+	drop_schema || true
 	rm -rf "$work"
 }
 trap cleanup EXIT
@@ -35,6 +50,7 @@ log() { printf 'bench: %s\n' "$*" >&2; }
 started=$(date +%s)
 
 command -v psql >/dev/null || { echo "bench: psql is needed to create a fresh PostgreSQL schema (apt-get install postgresql-client)" >&2; exit 1; }
+if [[ -n $seed && $baseline == 1 ]]; then command -v jq >/dev/null || { echo "bench: jq is needed for the growth table (apt-get install jq)" >&2; exit 1; }; fi
 
 log "building janua and janua-load"
 CGO_ENABLED=0 go build -trimpath -o "$work/janua" ./cmd/janua
@@ -58,55 +74,98 @@ port() {
 	echo "bench: no free port" >&2; exit 1
 }
 
-# run_backend NAME: serve on a fresh database, set up, load every scenario.
+# run_backend NAME KEY [SEED]: serve on a fresh database, set up, seed it
+# with the janua seed flags SEED if any, load every scenario; the results
+# go in $work/KEY*.
 run_backend() {
-	local name=$1 port mport t0 t1 rc=0
+	local name=$1 key=$2 seed=${3:-} port mport t0 t1 rc=0
 	port=$(port); mport=$(port)
 	export JANUA_ISSUER=http://127.0.0.1:$port JANUA_HTTP_ADDR=127.0.0.1:$port JANUA_METRICS_LISTEN=127.0.0.1:$mport JANUA_METRICS_PPROF=true
-	export JANUA_DATA_DIR=$work/$name JANUA_SECRET=bench-secret-bench-secret-bench-secret-0123
+	export JANUA_DATA_DIR=$work/$key JANUA_SECRET=bench-secret-bench-secret-bench-secret-0123
 	# One loopback address plays every user: lift the per-IP limits (the
 	# users are many, so no account lockout is reached either).
 	export JANUA_LOGIN_IP_RATE_LIMIT=100000000 JANUA_TOKEN_FAILURE_LIMIT=-1
 	unset JANUA_DATABASE_URL JANUA_REDIS_URL JANUA_REDIS_PREFIX
 	if [[ $name == postgres ]]; then
-		local schema=bench_$(date +%s)_$$
+		schema=bench_$(date +%s)_$$
 		psql -q "$pg" -c "CREATE SCHEMA $schema" >/dev/null
 		export JANUA_DATABASE_URL="$pg&search_path=$schema"
 		export JANUA_REDIS_URL=redis://$redis JANUA_REDIS_PREFIX="janua-$schema:"
 	fi
-	log "$name: set-up ($users users)"
-	"$work/janua-load" setup --janua "$work/janua" --users "$users" --out "$work/$name-fixture.json" >&2
-	log "$name: serve"
+	log "$key: set-up ($users users)"
+	"$work/janua-load" setup --janua "$work/janua" --users "$users" --out "$work/$key-fixture.json" >&2
+	if [[ -n $seed ]]; then
+		# Its own tag: the set-up's users (another tag) stay the ones signing in.
+		log "$key: seed $seed"
+		t0=$(date +%s%N)
+		# shellcheck disable=SC2086 # $seed is flags
+		"$work/janua" seed $seed --tag bench-growth --output json >"$work/$key-seed.json"
+		t1=$(date +%s%N)
+		echo $(((t1 - t0) / 1000000)) >"$work/$key-seed-ms"
+		if [[ $name == postgres ]]; then
+			log "$key: VACUUM ANALYZE"
+			t0=$(date +%s%N)
+			psql -q "$pg" -c "SET search_path = $schema" -c "VACUUM (ANALYZE) users, password_credentials, clients, oauth2_sessions" >/dev/null
+			t1=$(date +%s%N)
+			echo $(((t1 - t0) / 1000000)) >"$work/$key-vacuum-ms"
+		fi
+	fi
+	log "$key: serve"
 	t0=$(date +%s%N)
-	"$work/janua" serve >"$work/$name-serve.out" 2>"$work/$name-serve.log" &
+	"$work/janua" serve >"$work/$key-serve.out" 2>"$work/$key-serve.log" &
 	server_pid=$!
 	"$work/janua-load" wait --url "$JANUA_ISSUER/health/ready" --timeout 60s >/dev/null
 	t1=$(date +%s%N)
-	echo $(((t1 - t0) / 1000000)) >"$work/$name-ready-ms"
+	echo $(((t1 - t0) / 1000000)) >"$work/$key-ready-ms"
 	sleep 1
-	awk '/^VmRSS:/ {printf "%.1f", $2/1024}' "/proc/$server_pid/status" >"$work/$name-idle-rss"
-	log "$name: load, $duration per scenario, concurrency $concurrency"
+	awk '/^VmRSS:/ {printf "%.1f", $2/1024}' "/proc/$server_pid/status" >"$work/$key-idle-rss"
+	log "$key: load, $duration per scenario, concurrency $concurrency"
 	local sc=() s
 	for s in $scenarios; do sc+=(--scenario "$s"); done
-	mkdir -p "$work/$name-profiles"
-	"$work/janua-load" --issuer "$JANUA_ISSUER" --fixture "$work/$name-fixture.json" "${sc[@]}" \
+	mkdir -p "$work/$key-profiles"
+	"$work/janua-load" --issuer "$JANUA_ISSUER" --fixture "$work/$key-fixture.json" "${sc[@]}" \
 		--duration "$duration" --warmup 2s --concurrency "$concurrency" \
-		--server-pid "$server_pid" --metrics-url "http://127.0.0.1:$mport/metrics" --profile-dir "$work/$name-profiles" \
-		--output markdown --save "$work/$name.json" >"$work/$name.md" || rc=$?
+		--server-pid "$server_pid" --metrics-url "http://127.0.0.1:$mport/metrics" --profile-dir "$work/$key-profiles" \
+		--output markdown --save "$work/$key.json" >"$work/$key.md" || rc=$?
 	[[ $rc == 0 || $rc == 3 ]] || { echo "bench: janua-load failed ($rc)" >&2; exit 1; }
 	kill -TERM "$server_pid"; wait "$server_pid" || true; server_pid=
-	if [[ $name == postgres ]]; then psql -q "$pg" -c "SET client_min_messages = warning; DROP SCHEMA $schema CASCADE" >/dev/null; fi
+	drop_schema
 }
 
-for b in $backends; do run_backend "$b"; done
+for b in $backends; do
+	if [[ -n $seed && $baseline == 1 ]]; then run_backend "$b" "$b-empty"; fi
+	run_backend "$b" "$b" "$seed"
+done
+
+# growth_table EMPTY SEEDED: the janua-load reports (--save) side by side.
+growth_table() {
+	jq -r --slurpfile e "$1" '
+		def pct(a; b): if a == null or b == null or a == 0 then "" else ((b - a) / a * 100) as $p | (if $p >= 0 then "+" else "" end) + ($p * 10 | round / 10 | tostring) + " %" end;
+		def num(x): if x == null then "" elif x >= 100 then (x | round | tostring) else (x * 100 | round / 100 | tostring) end;
+		def pair(a; b): "\(num(a)) → \(num(b)) | \(pct(a; b))";
+		($e[0].results | map({key: .scenario, value: .}) | from_entries) as $base |
+		"| scenario | ops/s | Δ | CPU µs/op | Δ | stmts/op | Δ | p99 ms | Δ | RSS peak MiB | Δ |",
+		"| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+		(.results[] | select(.skipped == null and .setup_error == null) | . as $s | $base[$s.scenario] as $b | select($b != null) |
+			"| \($s.scenario) | \(pair($b.ops_per_second; $s.ops_per_second)) | \(pair($b.server.cpu_us_per_op; $s.server.cpu_us_per_op)) | \(pair($b.server.statements_per_op; $s.server.statements_per_op)) | \(pair($b.latency_ms.p99; $s.latency_ms.p99)) | \(pair($b.server.rss_peak_mib; $s.server.rss_peak_mib)) |")
+	' "$2"
+}
 
 log "writing $out"
 cpu=$(awk -F': ' '/^model name/ {print $2; exit}' /proc/cpuinfo)
 mem=$(awk '/^MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo)
-commit=$(git rev-parse --short HEAD)$(git diff --quiet HEAD -- . ':!docs/performance.md' || echo "-dirty")
+commit=$(git rev-parse --short HEAD)$(git diff --quiet HEAD -- . ":!$out" || echo "-dirty")
 {
-	echo "# Performance"
-	echo
+	if [[ -n $seed ]]; then
+		echo "# Performance on a grown database"
+		echo
+		echo "Written by \`make bench-growth\` (bench/run.sh with BENCH_SEED=\"$seed\"): the load of \`make bench\` on a database"
+		echo "seeded with \`janua seed\` before the server starts$([[ $baseline == 1 ]] && echo ", beside the same load on an empty one")."
+		echo
+	else
+		echo "# Performance"
+		echo
+	fi
 	echo "Written by \`make bench\` (bench/run.sh); figures from one machine shared with other work, so noisy:"
 	echo "compare runs on the same machine, and read trends, not single digits. Nothing here is asserted by \`make test\`."
 	echo
@@ -134,8 +193,37 @@ commit=$(git rev-parse --short HEAD)$(git diff --quiet HEAD -- . ':!docs/perform
 		echo
 		echo "Start to ready (process start to the first 200 on /health/ready, database migrated): $(cat "$work/$name-ready-ms") ms."
 		echo "Idle resident memory after start: $(cat "$work/$name-idle-rss") MiB."
+		if [[ -n $seed ]]; then
+			echo
+			# From the summary janua seed --output json prints (one "key": value a line;
+			# the totals come last, in their own object).
+			awk -v seed="$seed" -v ms="$(cat "$work/$name-seed-ms")" -v vac="$(cat "$work/$name-vacuum-ms" 2>/dev/null)" '
+				/"totals"/ { pre = "total_" }
+				/^ *"(users|clients|tokens)": [0-9]+/ { k = $1; gsub(/[":]/, "", k); v[pre k] = $2 + 0 }
+				END {
+					rows = v["users"] + v["clients"] + v["tokens"]
+					printf "Seeded after the set-up, before the server started (`janua seed %s`): %d users, %d clients and %d token rows", seed, v["users"], v["clients"], v["tokens"]
+					printf " in %.1f s (%.0f rows/s)", ms / 1000, rows / (ms / 1000)
+					if (vac != "") printf ", then VACUUM ANALYZE in %.1f s", vac / 1000
+					printf "; the database then held %d users, %d clients and %d token rows.\n", v["total_users"], v["total_clients"], v["total_tokens"]
+				}' "$work/$name-seed.json"
+		fi
 		echo
 		cat "$work/$name.md"
+		if [[ -f $work/$name-empty.json ]]; then
+			echo
+			echo "### The same on an empty database"
+			echo
+			echo "Loaded just before, same commit and configuration, with only the set-up's rows."
+			echo
+			cat "$work/$name-empty.md"
+			echo
+			echo "### Growth: seeded against empty"
+			echo
+			echo "Each figure empty → seeded, and the change. The target (issue 6): within 20 %."
+			echo
+			growth_table "$work/$name-empty.json" "$work/$name.json"
+		fi
 	done
 	echo
 	echo "## Where the CPU goes"
@@ -143,10 +231,12 @@ commit=$(git rev-parse --short HEAD)$(git diff --quiet HEAD -- . ':!docs/perform
 	echo "The server's CPU profile over each scenario's measured window (\`metrics.pprof\`, \`janua-load --profile-dir\`):"
 	echo "the functions with the most CPU of their own, then the cumulative share of the layers that matter."
 	for name in $backends; do
-		for f in "$work/$name-profiles"/*.pprof; do
+		for f in "$work/$name-profiles"/*.pprof "$work/$name-empty-profiles"/*.pprof; do
 			[[ -e $f ]] || continue
+			local_name=$name
+			[[ $f == "$work/$name-empty-profiles/"* ]] && local_name="$name (empty database)"
 			echo
-			echo "<details><summary>$name, $(basename "$f" .pprof)</summary>"
+			echo "<details><summary>$local_name, $(basename "$f" .pprof)</summary>"
 			echo
 			echo '```'
 			go tool pprof -top -nodecount=14 "$f" 2>/dev/null | sed -n '/^Showing top/,$p' | cut -c1-140

@@ -107,6 +107,7 @@ func Run(t *testing.T, b Backend) {
 		{"BackupCodes", testBackupCodes},
 		{"MailOutbox", testMailOutbox},
 		{"Passkeys", testPasskeys},
+		{"Seed", testSeed},
 	} {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, b) })
 	}

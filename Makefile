@@ -46,6 +46,11 @@ screenshots: ## Regenerate docs/screenshots (every page and sign-in method, desk
 bench: ## Go benchmarks, then janua-load on SQLite and on PostgreSQL + Redis: writes docs/performance.md (~10 min)
 	bash bench/run.sh
 
+.PHONY: bench-growth
+bench-growth: ## janua-load on an empty and on a seeded PostgreSQL + Redis (1M users, 100k clients, 10M token rows, issue 6): writes docs/performance-growth.md (~25 min, ~20 GB of disk)
+	BENCH_SEED="--users 1000000 --clients 100000 --tokens 10000000" BENCH_BACKENDS=postgres BENCH_GO=0 \
+		BENCH_OUT=docs/performance-growth.md bash bench/run.sh
+
 .PHONY: bench-go
 bench-go: ## Go benchmarks of the hot paths only
 	$(GO) test -run '^$$' -bench . -benchmem -count=1 ./...

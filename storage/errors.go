@@ -39,6 +39,8 @@ const (
 
 // PostgreSQL SQLSTATE codes we translate beyond gorm's own table.
 const (
+	pgUniqueViolation      = "23505"
+	pgForeignKeyViolation  = "23503"
 	pgSerializationFailure = "40001"
 	pgDeadlockDetected     = "40P01"
 )
@@ -71,7 +73,9 @@ func mapError(err error) error {
 	var pe *pgconn.PgError
 	if errors.As(err, &pe) {
 		switch pe.Code {
-		case pgSerializationFailure, pgDeadlockDetected:
+		case pgUniqueViolation:
+			return fmt.Errorf("%w: %w", ErrAlreadyExists, err)
+		case pgForeignKeyViolation, pgSerializationFailure, pgDeadlockDetected:
 			return fmt.Errorf("%w: %w", ErrConflict, err)
 		}
 	}

@@ -2,23 +2,20 @@ package storage
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
+	"time"
 
 	"github.com/google/uuid"
-	"github.com/ory/fosite"
 )
 
-// Bulk inserts for `janua seed`, the data generator of the performance runs:
-// multi-row INSERTs, each call one transaction, the rows exactly as the
-// single-row methods write them (CreateUser, CreateClient, the fosite
-// token storage).
-
-// maxBindParams bounds the parameters of one statement: PostgreSQL takes at
-// most 65535, SQLite (since 3.32) 32766.
-const maxBindParams = 30000
-
-// rowsPerStatement is how many rows of cols columns fit in one statement.
-func rowsPerStatement(cols int) int { return max(1, maxBindParams/cols) }
+// Bulk inserts for `janua seed`, the data generator of the performance runs.
+// Each call is one transaction, written the fastest way each database
+// offers (seed_write.go: COPY on PostgreSQL, prepared multi-row INSERTs on
+// SQLite), and the rows are exactly what the single-row methods write
+// (CreateUser, CreateClient, the fosite token storage): the same
+// normalisation, the same column values, the JSON columns encoded as gorm's
+// serializer encodes them. storagetest's Seed test compares the two.
 
 // SeedUsers inserts users, each with passwordHash (one PHC string shared by
 // all: hashing a million passwords would take hours), in one transaction.
@@ -28,7 +25,6 @@ func (s *Store) SeedUsers(ctx context.Context, users []User, passwordHash string
 		return nil
 	}
 	now := s.now()
-	creds := make([]passwordCredential, 0, len(users))
 	for i := range users {
 		u := &users[i]
 		if u.ID == "" {
@@ -45,22 +41,34 @@ func (s *Store) SeedUsers(ctx context.Context, users []User, passwordHash string
 		if u.Claims == nil {
 			u.Claims = map[string]any{}
 		}
-		if passwordHash != "" {
-			creds = append(creds, passwordCredential{UserID: u.ID, Hash: passwordHash, CreatedAt: now, UpdatedAt: now})
-		}
 	}
-	return s.InTx(ctx, func(ctx context.Context) error {
-		if err := s.db(ctx).CreateInBatches(users, rowsPerStatement(9)).Error; err != nil {
-			return fmt.Errorf("storage: seed users: %w", mapError(err))
-		}
-		if len(creds) == 0 {
-			return nil
-		}
-		if err := s.db(ctx).CreateInBatches(creds, rowsPerStatement(4)).Error; err != nil {
-			return fmt.Errorf("storage: seed passwords: %w", mapError(err))
-		}
-		return nil
-	})
+	tables := []seedTable{{
+		name: "users",
+		cols: []string{"id", "email", "email_key", "email_verified", "claims", "disabled_at", "revision", "created_at", "updated_at"},
+		n:    len(users),
+		row: func(i int) ([]any, error) {
+			u := &users[i]
+			claims, err := jsonColumn(u.Claims)
+			if err != nil {
+				return nil, err
+			}
+			return []any{u.ID, u.Email, u.EmailKey, u.EmailVerified, claims, timeColumn(u.DisabledAt), u.Revision, u.CreatedAt, u.UpdatedAt}, nil
+		},
+	}}
+	if passwordHash != "" {
+		tables = append(tables, seedTable{
+			name: "password_credentials",
+			cols: []string{"user_id", "hash", "created_at", "updated_at"},
+			n:    len(users),
+			row: func(i int) ([]any, error) {
+				return []any{users[i].ID, passwordHash, now, now}, nil
+			},
+		})
+	}
+	if err := s.seedWrite(ctx, tables); err != nil {
+		return fmt.Errorf("storage: seed users: %w", mapError(err))
+	}
+	return nil
 }
 
 // SeedClients inserts clients in one transaction. A taken ID is
@@ -80,52 +88,47 @@ func (s *Store) SeedClients(ctx context.Context, cs []Client) error {
 		c.SecretExpiresAt = utcPtr(c.SecretExpiresAt)
 		fillClientSlices(c)
 	}
-	return s.InTx(ctx, func(ctx context.Context) error {
-		if err := s.db(ctx).CreateInBatches(cs, rowsPerStatement(15)).Error; err != nil {
-			return fmt.Errorf("storage: seed clients: %w", mapError(err))
-		}
-		return nil
-	})
+	table := seedTable{
+		name: "clients",
+		cols: []string{"id", "secret_hash", "secret_expires_at", "name", "public", "first_party", "token_endpoint_auth_method",
+			"redirect_uris", "post_logout_redirect_uris", "grant_types", "response_types", "scopes", "metadata",
+			"revision", "created_at", "updated_at"},
+		n: len(cs),
+		row: func(i int) ([]any, error) {
+			c := &cs[i]
+			row := []any{c.ID, c.SecretHash, timeColumn(c.SecretExpiresAt), c.Name, c.Public, c.FirstParty, c.TokenEndpointAuthMethod}
+			for _, v := range []any{c.RedirectURIs, c.PostLogoutRedirectURIs, c.GrantTypes, c.ResponseTypes, c.Scopes, c.Metadata} {
+				j, err := jsonColumn(v)
+				if err != nil {
+					return nil, err
+				}
+				row = append(row, j)
+			}
+			return append(row, c.Revision, c.CreatedAt, c.UpdatedAt), nil
+		},
+	}
+	if err := s.seedWrite(ctx, []seedTable{table}); err != nil {
+		return fmt.Errorf("storage: seed clients: %w", mapError(err))
+	}
+	return nil
 }
 
-// SeedToken is one token row of SeedTokens: what fosite's
-// CreateAccessTokenSession or CreateRefreshTokenSession would be given.
-type SeedToken struct {
-	// Refresh makes a refresh token row; otherwise an access token row.
-	Refresh bool
-	// Signature is fosite's key for the token (stored hashed, as always).
-	Signature string
-	// AccessSignature is, for a refresh row, the key of the access token
-	// issued with it.
-	AccessSignature string
-	Request         fosite.Requester
+// jsonColumn is the value gorm's JSON serializer binds for v (the
+// `serializer:json` fields): its JSON as a string.
+func jsonColumn(v any) (string, error) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return "", fmt.Errorf("encode %T: %w", v, err)
+	}
+	return string(b), nil
 }
 
-// SeedTokens inserts token rows in one transaction; a taken signature is
-// ErrAlreadyExists and an unknown client a foreign-key error.
-func (s *Store) SeedTokens(ctx context.Context, toks []SeedToken) error {
-	if len(toks) == 0 {
+// timeColumn binds an optional time as gorm does: NULL when nil.
+func timeColumn(t *time.Time) any {
+	if t == nil {
 		return nil
 	}
-	now := s.now()
-	rows := make([]oauth2Session, len(toks))
-	for i, t := range toks {
-		kind, access := kindAccess, ""
-		if t.Refresh {
-			kind, access = kindRefresh, t.AccessSignature
-		}
-		row, err := newOAuth2Row(kind, t.Signature, access, t.Request, now)
-		if err != nil {
-			return err
-		}
-		rows[i] = row
-	}
-	return s.InTx(ctx, func(ctx context.Context) error {
-		if err := s.db(ctx).CreateInBatches(rows, rowsPerStatement(16)).Error; err != nil {
-			return oauth2Error("seed tokens", err)
-		}
-		return nil
-	})
+	return *t
 }
 
 // CountRows returns how many users, clients and token rows (access and

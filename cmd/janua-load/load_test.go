@@ -289,7 +289,7 @@ func TestPGSchema(t *testing.T) {
 		{"postgres://postgres@10.1.2.3/test", "create", "x", "not on loopback"},
 		{"mysql://127.0.0.1/test", "create", "x", "postgres://"},
 		{dsn, "create", "x; DROP TABLE users", "lower-case"},
-		{dsn, "truncate", "x", "create or drop"},
+		{dsn, "truncate", "x", "create, drop or analyze"},
 	} {
 		if err := pgschema(ctx, tc.dsn, tc.op, tc.name); err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%s %s %q: %v, want %q", tc.dsn, tc.op, tc.name, err, tc.want)
@@ -326,5 +326,21 @@ func TestTargets(t *testing.T) {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("missing %q in\n%s", want, out.String())
 		}
+	}
+}
+
+// growth tables an empty run against a seeded one, with the change.
+func TestGrowthTable(t *testing.T) {
+	r := func(ops, cpu float64) *Report {
+		return &Report{Results: []Result{{Scenario: "introspect", OpsPerSec: ops, LatencyMS: &Latency{P99: 4},
+			Server: &ServerUsage{CPUMicrosPerOp: cpu, StatementsPerOp: 1, RSSPeakMiB: 60}}, {Scenario: "cc-jwt-rs256", Skipped: "no client"}}}
+	}
+	var out bytes.Buffer
+	writeGrowth(&out, r(4000, 250), r(3600, 275))
+	if want := "| introspect | 4000 → 3600 | -10.0 % | 250 → 275 | +10.0 % | 1.00 → 1.00 | +0.0 % | 4.00 → 4.00 | +0.0 % | 60.00 → 60.00 | +0.0 % |"; !strings.Contains(out.String(), want) {
+		t.Fatalf("got\n%s\nwant %s", out.String(), want)
+	}
+	if strings.Contains(out.String(), "cc-jwt-rs256") {
+		t.Fatal("a skipped scenario is tabled")
 	}
 }

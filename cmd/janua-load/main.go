@@ -56,6 +56,6 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	root.SetOut(stdout)
 	root.SetErr(stderr)
 	o.flags(root)
-	root.AddCommand(setupCmd(stdout, stderr), waitCmd(stdout), pgschemaCmd(), targetsCmd(stdout))
+	root.AddCommand(setupCmd(stdout, stderr), waitCmd(stdout), pgschemaCmd(), targetsCmd(stdout), growthCmd(stdout))
 	return root.ExecuteContext(ctx)
 }

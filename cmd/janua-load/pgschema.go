@@ -22,10 +22,10 @@ var schemaName = regexp.MustCompile(`^[a-z_][a-z0-9_]{0,62}$`)
 func pgschemaCmd() *cobra.Command {
 	var dsn string
 	cmd := &cobra.Command{
-		Use:       "pgschema --dsn URL create|drop NAME",
-		Short:     "Create or drop (with everything in it) a PostgreSQL schema on a loopback server",
+		Use:       "pgschema --dsn URL create|drop|analyze NAME",
+		Short:     "Create, drop (with everything in it) or VACUUM ANALYZE a PostgreSQL schema on a loopback server",
 		Args:      cobra.ExactArgs(2),
-		ValidArgs: []string{"create", "drop"},
+		ValidArgs: []string{"create", "drop", "analyze"},
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return pgschema(cmd.Context(), dsn, args[0], args[1])
 		},
@@ -45,22 +45,33 @@ func pgschema(ctx context.Context, dsn, op, name string) error {
 	if !schemaName.MatchString(name) {
 		return fmt.Errorf("schema name %q: lower-case letters, digits and _ only", name)
 	}
-	var stmt string
+	var stmts []string
 	switch op {
 	case "create":
-		stmt = "CREATE SCHEMA " + name
+		stmts = []string{"CREATE SCHEMA " + name}
 	case "drop":
-		stmt = "DROP SCHEMA IF EXISTS " + name + " CASCADE"
+		stmts = []string{"SET client_min_messages = warning", "DROP SCHEMA IF EXISTS " + name + " CASCADE"}
+	case "analyze":
+		// After a bulk seed: fresh statistics and visibility maps, so that
+		// autovacuum does not start during the load that follows.
+		stmts = []string{"SET search_path = " + name, "VACUUM (ANALYZE) users, password_credentials, clients, oauth2_sessions"}
 	default:
-		return fmt.Errorf("%q: create or drop", op)
+		return fmt.Errorf("%q: create, drop or analyze", op)
 	}
 	db, err := sql.Open("pgx", dsn)
 	if err != nil {
 		return err
 	}
 	defer db.Close()
-	if _, err := db.ExecContext(ctx, stmt); err != nil {
-		return fmt.Errorf("%s: %w", stmt, err)
+	conn, err := db.Conn(ctx) // one session: SET applies to what follows
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	for _, stmt := range stmts {
+		if _, err := conn.ExecContext(ctx, stmt); err != nil {
+			return fmt.Errorf("%s: %w", stmt, err)
+		}
 	}
 	return nil
 }

@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"context"
 	"crypto/rand"
-	"encoding/base64"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -116,7 +115,7 @@ Every run gets a fresh TAG (or --tag), so running it again adds rows.`,
 	f.IntVar(&sp.users, "users", 0, "users to add")
 	f.IntVar(&sp.clients, "clients", 0, "clients to add")
 	f.IntVar(&sp.tokens, "tokens", 0, "token rows to add (access and refresh in pairs; needs clients, seeded now or already there)")
-	f.IntVar(&sp.batch, "batch", 5000, "rows per transaction")
+	f.IntVar(&sp.batch, "batch", 50000, "rows per transaction")
 	f.StringVar(&sp.tag, "tag", "", "prefix of the seeded emails and client IDs (default: seed + 6 random hex digits)")
 	f.BoolVar(&passwordStdin, "password-stdin", false, "read the users' password from standard input (default: generated and printed)")
 	return cmd
@@ -234,27 +233,26 @@ func (a *app) seed(ctx context.Context, c Config, s *storage.Store, sp seedSpec)
 func (a *app) seedTokens(ctx context.Context, c Config, s *storage.Store, sp seedSpec, userIDs, clientIDs []string) error {
 	now := time.Now().UTC()
 	p := a.progress("token rows", sp.tokens)
-	grant := 0
+	grant := 0 // grants written by earlier batches
 	for start := 0; start < sp.tokens; start += sp.batch {
 		n := min(sp.batch, sp.tokens-start)
-		batch := make([]storage.SeedToken, 0, n)
-		for len(batch) < n {
-			clientID := clientIDs[grant%len(clientIDs)]
-			subject := clientID
-			if len(userIDs) > 0 {
-				subject = userIDs[grant%len(userIDs)]
-			}
-			grant++
-			req := seedRequest(c, clientID, subject, now)
-			access := randomSignature()
-			batch = append(batch, storage.SeedToken{Signature: access, Request: req})
-			if len(batch) < n {
-				batch = append(batch, storage.SeedToken{Refresh: true, Signature: randomSignature(), AccessSignature: access, Request: req})
-			}
-		}
-		if err := s.SeedTokens(ctx, batch); err != nil {
+		first := grant
+		err := s.SeedTokens(ctx, storage.SeedGrants{
+			Rows: n,
+			Grant: func(i int) (string, string) {
+				g := first + i
+				clientID := clientIDs[g%len(clientIDs)]
+				if len(userIDs) == 0 {
+					return clientID, clientID
+				}
+				return clientID, userIDs[g%len(userIDs)]
+			},
+			Request: func(clientID, subject string) fosite.Requester { return seedRequest(c, clientID, subject, now) },
+		})
+		if err != nil {
 			return err
 		}
+		grant += (n + 1) / 2
 		p.add(n)
 	}
 	p.finish()
@@ -289,13 +287,6 @@ func seedRequest(c Config, clientID, subject string, now time.Time) *fosite.Requ
 		Form:           url.Values{"grant_type": {"authorization_code"}, "redirect_uri": {"https://app.seed.janua.test/callback"}},
 		Session:        sess,
 	}
-}
-
-// randomSignature is a token key shaped like fosite's HMAC signatures.
-func randomSignature() string {
-	b := make([]byte, 32)
-	_, _ = rand.Read(b)
-	return base64.RawURLEncoding.EncodeToString(b)
 }
 
 // seedProgress prints how far a seeding step is, on stderr, at most every

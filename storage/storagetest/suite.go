@@ -110,6 +110,7 @@ func Run(t *testing.T, b Backend) {
 		{"MailOutbox", testMailOutbox},
 		{"Passkeys", testPasskeys},
 		{"FactorEnrolment", testFactorEnrolment},
+		{"Seed", testSeed},
 	} {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, b) })
 	}

@@ -2,6 +2,7 @@ package storage
 
 import (
 	"context"
+	"errors"
 	"sync"
 	"time"
 )
@@ -40,16 +41,15 @@ type pendingInsert struct {
 	done chan error
 }
 
-// groupCommit queues rows for its flushers. It starts them on first use
-// and stops them on close.
+// groupCommit queues rows for its flushers, which run from its creation
+// until close.
 type groupCommit struct {
 	write    func(ctx context.Context, rows []oauth2Session) error
 	flushers int
 
-	start sync.Once
-	in    chan *pendingInsert
-	quit  chan struct{}
-	wg    sync.WaitGroup
+	in   chan *pendingInsert
+	quit chan struct{}
+	wg   sync.WaitGroup
 	// stopped closes once every flusher has returned: a row queued after
 	// the last drain is answered by it.
 	stopped chan struct{}
@@ -65,13 +65,18 @@ func newGroupCommit(flushers int, write func(ctx context.Context, rows []oauth2S
 	if flushers < 1 {
 		flushers = 1
 	}
-	return &groupCommit{
+	g := &groupCommit{
 		write:    write,
 		flushers: flushers,
 		in:       make(chan *pendingInsert, groupCommitMax*flushers),
 		quit:     make(chan struct{}),
 		stopped:  make(chan struct{}),
 	}
+	for range flushers {
+		g.wg.Add(1)
+		go g.flush()
+	}
+	return g
 }
 
 // insert writes row, together with whatever other rows are queued, and
@@ -79,12 +84,6 @@ func newGroupCommit(flushers int, write func(ctx context.Context, rows []oauth2S
 // error; the row may still be written, which is harmless: nobody holds the
 // token it stands for, and garbage collection removes it at expires_at.
 func (g *groupCommit) insert(ctx context.Context, row oauth2Session) error {
-	g.start.Do(func() {
-		for range g.flushers {
-			g.wg.Add(1)
-			go g.flush()
-		}
-	})
 	p := &pendingInsert{ctx: ctx, row: row, done: make(chan error, 1)}
 	select {
 	case g.in <- p:
@@ -157,7 +156,10 @@ func (g *groupCommit) commit(batch []*pendingInsert, rows []oauth2Session) {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(batch[0].ctx), groupCommitTimeout)
 	defer cancel()
 	err := g.write(ctx, rows)
-	if err == nil || len(batch) == 1 {
+	if err == nil || len(batch) == 1 || !rowError(err) {
+		// Success, or a failure of the batch as a whole (a lost
+		// connection, a timeout): every caller gets the same answer, and
+		// nothing is retried that might already be committed.
 		for _, p := range batch {
 			p.done <- err
 		}
@@ -166,6 +168,14 @@ func (g *groupCommit) commit(batch []*pendingInsert, rows []oauth2Session) {
 	for i, p := range batch {
 		p.done <- g.write(ctx, rows[i:i+1])
 	}
+}
+
+// rowError reports whether err is one row's fault (a duplicate key, a
+// foreign key or check that refuses it), which retrying the rows one by
+// one pins on that row.
+func rowError(err error) bool {
+	err = mapError(err)
+	return errors.Is(err, ErrAlreadyExists) || errors.Is(err, ErrConflict)
 }
 
 // drain fails whatever is still queued when the store closes.

@@ -365,7 +365,10 @@ type ClientResolver func(ctx context.Context, id string) (*Client, error)
 // almost always one they have just authenticated. The clients table is
 // still the source: resolve must see a changed or deleted client as soon
 // as Store.GetClient would, or as soon as its cache is told (the oidc
-// package's client cache is, on every instance). Call it before serving.
+// package's client cache is, on every instance, through the hot state's
+// broadcast; without one a changed client is seen when its entry expires,
+// a minute at most, while a deleted one takes its tokens with it at once
+// by the foreign key). Call it before serving.
 func (s *Store) ResolveClientsWith(resolve ClientResolver) {
 	s.clientResolver.Store(&resolve)
 }

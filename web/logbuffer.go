@@ -50,20 +50,24 @@ func NewLogBuffer(w io.Writer, size int, interval time.Duration) *LogBuffer {
 func (b *LogBuffer) Write(p []byte) (int, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	if err := b.err; err != nil {
-		b.err = nil
-		return 0, err
-	}
+	// An earlier flush's error is reported once, with this line kept.
+	err := b.err
+	b.err = nil
 	if len(b.buf)+len(p) > b.size {
-		if err := b.flushLocked(); err != nil {
-			return 0, err
+		if ferr := b.flushLocked(); ferr != nil {
+			b.err = nil
+			err = ferr
 		}
 	}
 	if len(p) > b.size {
-		return b.w.Write(p)
+		n, werr := b.w.Write(p)
+		if werr != nil {
+			return n, werr
+		}
+		return n, err
 	}
 	b.buf = append(b.buf, p...)
-	return len(p), nil
+	return len(p), err
 }
 
 // Flush writes out what is buffered.

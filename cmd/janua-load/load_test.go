@@ -290,6 +290,7 @@ func TestPGSchema(t *testing.T) {
 		{"mysql://127.0.0.1/test", "create", "x", "postgres://"},
 		{dsn, "create", "x; DROP TABLE users", "lower-case"},
 		{dsn, "truncate", "x", "create, drop or analyze"},
+		{dsn, "drop", "public", "belongs to the database"},
 	} {
 		if err := pgschema(ctx, tc.dsn, tc.op, tc.name); err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%s %s %q: %v, want %q", tc.dsn, tc.op, tc.name, err, tc.want)

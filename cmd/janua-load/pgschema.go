@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/url"
 	"regexp"
+	"strings"
 
 	_ "github.com/jackc/pgx/v5/stdlib" // database/sql driver "pgx"
 	"github.com/spf13/cobra"
@@ -44,6 +45,9 @@ func pgschema(ctx context.Context, dsn, op, name string) error {
 	}
 	if !schemaName.MatchString(name) {
 		return fmt.Errorf("schema name %q: lower-case letters, digits and _ only", name)
+	}
+	if name == "public" || strings.HasPrefix(name, "pg_") || name == "information_schema" {
+		return fmt.Errorf("schema %q belongs to the database, not to a benchmark run", name)
 	}
 	var stmts []string
 	switch op {

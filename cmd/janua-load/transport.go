@@ -75,25 +75,29 @@ func (t *leanTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 		host = net.JoinHostPort(req.URL.Hostname(), "80")
 	}
 	// A kept-alive connection the server has closed meanwhile fails at
-	// once; the request is retried once on a new connection, as
-	// http.Transport retries requests that were never sent.
+	// once. As http.Transport does, the request is retried once on a new
+	// connection when that is safe: its write failed, or it is a GET. A
+	// POST that may have reached the server (a code or a refresh token
+	// redeemed) is never sent twice.
 	for attempt := 0; ; attempt++ {
 		c, reused, err := t.conn(req, host)
 		if err != nil {
 			return nil, err
 		}
-		res, err := t.roundTrip(c, req, host, body)
+		res, unsent, err := t.roundTrip(c, req, host, body)
 		if err == nil {
 			return res, nil
 		}
 		_ = c.Close()
-		if !reused || attempt > 0 || req.Context().Err() != nil {
+		if !reused || attempt > 0 || req.Context().Err() != nil || !unsent {
 			return nil, err
 		}
 	}
 }
 
-func (t *leanTransport) roundTrip(c *leanConn, req *http.Request, host string, body []byte) (*http.Response, error) {
+// roundTrip sends req on c and reads its response head. unsent reports,
+// on failure, that the server cannot have acted on the request.
+func (t *leanTransport) roundTrip(c *leanConn, req *http.Request, host string, body []byte) (res *http.Response, unsent bool, err error) {
 	if dl, ok := req.Context().Deadline(); ok {
 		_ = c.SetDeadline(dl)
 	} else {
@@ -127,15 +131,18 @@ func (t *leanTransport) roundTrip(c *leanConn, req *http.Request, host string, b
 	w.WriteString("\r\n")
 	w.Write(body)
 	if _, err := c.Write(w.Bytes()); err != nil {
-		return nil, err
+		return nil, true, err
 	}
-	res, err := http.ReadResponse(c.br, req)
+	res, err = http.ReadResponse(c.br, req)
 	if err != nil {
-		return nil, err
+		// A GET may be sent again whatever became of it (RFC 9110
+		// §9.2.2); a POST may have been acted on.
+		idempotent := req.Method == http.MethodGet || req.Method == http.MethodHead
+		return nil, idempotent, err
 	}
 	res.Body = &leanBody{ReadCloser: res.Body, t: t, c: c, host: host, keep: !res.Close,
 		eof: res.Body == http.NoBody}
-	return res, nil
+	return res, false, nil
 }
 
 // conn returns an idle connection to host, or dials one.

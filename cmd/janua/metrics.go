@@ -129,13 +129,18 @@ func (a *app) serveMetrics(ctx context.Context, c Config, log *slog.Logger, stor
 		mux.HandleFunc("GET /debug/pprof/symbol", pprof.Symbol)
 		mux.HandleFunc("GET /debug/pprof/trace", pprof.Trace)
 	}
+	writeTimeout := 30 * time.Second
+	if c.Metrics.Pprof {
+		// A CPU profile or trace answers after the seconds it is asked
+		// for; pprof refuses requests longer than this.
+		writeTimeout = 5 * time.Minute
+		log.Warn("metrics.pprof: Go's profiler is served on the metrics listener; keep it private", "addr", c.Metrics.Listen)
+	}
 	srv := &http.Server{
 		Handler:           mux,
 		ReadHeaderTimeout: 10 * time.Second,
-		// A CPU profile or trace answers after the seconds it is asked
-		// for; pprof refuses requests longer than this.
-		WriteTimeout: 5 * time.Minute,
-		ErrorLog:     slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+		WriteTimeout:      writeTimeout,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
 	go func() {
 		if err := web.Serve(ctx, srv, ln, c.HTTP.ShutdownTimeout); err != nil {

@@ -229,12 +229,19 @@ func extractKey(B []block, memory, lanes, keyLen uint32) []byte {
 		}
 	}
 
-	var block [1024]byte
+	var last [1024]byte
 	for i, v := range B[memory-1] {
-		binary.LittleEndian.PutUint64(block[i*8:], v)
+		binary.LittleEndian.PutUint64(last[i*8:], v)
 	}
 	key := make([]byte, keyLen)
-	blake2bHash(key, block[:])
+	blake2bHash(key, last[:])
+	// The kept memory outlives the hash: the blocks the key is drawn from
+	// would give it back (and the key is the stored hash of the password
+	// just checked), so they do not stay behind.
+	clear(last[:])
+	for lane := range lanes {
+		B[lane*laneLength+laneLength-1] = block{}
+	}
 	return key
 }
 

@@ -146,3 +146,23 @@ func fillRandom(r *rand.Rand, b []byte) {
 		b[i] = byte(r.Uint32())
 	}
 }
+
+// The kept memory does not keep what the key is drawn from: after a hash
+// the last block of every lane is zero (the rest of the memory cannot give
+// the key back without it).
+func TestKeyBlocksCleared(t *testing.T) {
+	for _, lanes := range []uint8{1, 4} {
+		m := NewMemory(64)
+		key := m.Key([]byte("password"), []byte("somesalt"), 2, 64, lanes, 32)
+		memory := uint32(64) / (syncPoints * uint32(lanes)) * (syncPoints * uint32(lanes))
+		laneLength := memory / uint32(lanes)
+		for lane := range uint32(lanes) {
+			if m.blocks[lane*laneLength+laneLength-1] != (block{}) {
+				t.Fatalf("%d lanes: lane %d's last block is still in the kept memory", lanes, lane)
+			}
+		}
+		if again := m.Key([]byte("password"), []byte("somesalt"), 2, 64, lanes, 32); string(again) != string(key) {
+			t.Fatalf("%d lanes: the next hash on the same memory differs", lanes)
+		}
+	}
+}

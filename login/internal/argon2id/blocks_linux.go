@@ -17,6 +17,9 @@ import (
 // misses (the last page is whole, so up to 2 MiB more is resident). owner's
 // cleanup unmaps the memory once owner is unreachable. On failure it falls
 // back to the Go heap.
+// madvDontDump is MADV_DONTDUMP, which package syscall does not name.
+const madvDontDump = 0x10
+
 func allocBlocks(owner *Memory, n uint32) []block {
 	const hugePage = 2 << 20
 	size := int(n) * int(unsafe.Sizeof(block{}))
@@ -27,6 +30,9 @@ func allocBlocks(owner *Memory, n uint32) []block {
 	}
 	skip := (hugePage - int(uintptr(unsafe.Pointer(unsafe.SliceData(raw))))%hugePage) % hugePage
 	_ = syscall.Madvise(raw[skip:skip+huge], syscall.MADV_HUGEPAGE) // advice only
+	// Password-derived blocks stay in a kept buffer: keep them out of core
+	// dumps (madvise(2) MADV_DONTDUMP, Linux 3.4).
+	_ = syscall.Madvise(raw, madvDontDump)
 	runtime.AddCleanup(owner, func(raw []byte) { _ = syscall.Munmap(raw) }, raw)
 	return unsafe.Slice((*block)(unsafe.Pointer(&raw[skip])), n)
 }

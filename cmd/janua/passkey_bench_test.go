@@ -82,27 +82,8 @@ func BenchmarkPasskeySignIn(b *testing.B) {
 // passkeyBenchServer is Janua on SQLite with a user holding dev's passkey.
 func passkeyBenchServer(b *testing.B) (*echo.Echo, *passkeyDevice) {
 	b.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	b.Cleanup(cancel)
-	c := defaultConfig()
-	c.Issuer, c.DataDir, c.Secret = "http://localhost:4100", b.TempDir(), strings.Repeat("s", 40)
-	c.Database.URL = "sqlite:" + filepath.Join(b.TempDir(), "janua.db")
-	c.Login.IPRateLimit = 1 << 30
-	store, err := storage.Open(ctx, storage.Options{URL: c.Database.URL, Secret: []byte(c.Secret)})
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { _ = store.Close() })
-	if _, err := store.Migrate(ctx); err != nil {
-		b.Fatal(err)
-	}
-	hot := storage.NewMemoryHotState(storage.MemoryHotStateOptions{})
-	b.Cleanup(func() { _ = hot.Close() })
-	a := &app{io: streams{in: strings.NewReader(""), out: io.Discard, err: io.Discard}}
-	e, err := a.newServer(ctx, c, slog.New(slog.DiscardHandler), store, hot)
-	if err != nil {
-		b.Fatal(err)
-	}
+	ctx := context.Background()
+	e, store, c := sqliteBenchServer(b)
 	u, err := directory.NewUsers(store).Create(ctx, directory.UserSpec{Email: "ana@example.com"}, "bench")
 	if err != nil {
 		b.Fatal(err)
@@ -141,4 +122,33 @@ func cpuTime() time.Duration {
 	var ru syscall.Rusage
 	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// sqliteBenchServer is Janua's handler on a fresh SQLite database with the
+// default configuration (per-IP limits lifted), in-memory hot state and a
+// discarded log: the server of the sign-in benchmarks.
+func sqliteBenchServer(b *testing.B) (*echo.Echo, *storage.Store, Config) {
+	b.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	b.Cleanup(cancel)
+	c := defaultConfig()
+	c.Issuer, c.DataDir, c.Secret = "http://localhost:4100", b.TempDir(), strings.Repeat("s", 40)
+	c.Database.URL = "sqlite:" + filepath.Join(b.TempDir(), "janua.db")
+	c.Login.IPRateLimit = 1 << 30
+	store, err := storage.Open(ctx, storage.Options{URL: c.Database.URL, Secret: []byte(c.Secret)})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { _ = store.Close() })
+	if _, err := store.Migrate(ctx); err != nil {
+		b.Fatal(err)
+	}
+	hot := storage.NewMemoryHotState(storage.MemoryHotStateOptions{})
+	b.Cleanup(func() { _ = hot.Close() })
+	a := &app{io: streams{in: strings.NewReader(""), out: io.Discard, err: io.Discard}}
+	e, err := a.newServer(ctx, c, slog.New(slog.DiscardHandler), store, hot)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return e, store, c
 }

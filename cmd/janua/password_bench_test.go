@@ -4,12 +4,9 @@ package main
 
 import (
 	"context"
-	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -17,7 +14,6 @@ import (
 
 	"github.com/madfam-org/janua/directory"
 	"github.com/madfam-org/janua/login"
-	"github.com/madfam-org/janua/storage"
 )
 
 // The server's cost of a password sign-in (SQLite, in-memory hot state, no
@@ -74,27 +70,8 @@ func BenchmarkPasswordSignIn(b *testing.B) {
 // hasher it uses and the stored hash.
 func passwordBenchServer(b *testing.B) (*echo.Echo, *login.Passwords, string) {
 	b.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	b.Cleanup(cancel)
-	c := defaultConfig()
-	c.Issuer, c.DataDir, c.Secret = "http://localhost:4100", b.TempDir(), strings.Repeat("s", 40)
-	c.Database.URL = "sqlite:" + filepath.Join(b.TempDir(), "janua.db")
-	c.Login.IPRateLimit = 1 << 30
-	store, err := storage.Open(ctx, storage.Options{URL: c.Database.URL, Secret: []byte(c.Secret)})
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { _ = store.Close() })
-	if _, err := store.Migrate(ctx); err != nil {
-		b.Fatal(err)
-	}
-	hot := storage.NewMemoryHotState(storage.MemoryHotStateOptions{})
-	b.Cleanup(func() { _ = hot.Close() })
-	a := &app{io: streams{in: strings.NewReader(""), out: io.Discard, err: io.Discard}}
-	e, err := a.newServer(ctx, c, slog.New(slog.DiscardHandler), store, hot)
-	if err != nil {
-		b.Fatal(err)
-	}
+	ctx := context.Background()
+	e, store, c := sqliteBenchServer(b)
 	a2 := c.Passwords.Argon2
 	passwords := login.NewPasswords(a2.params(), a2.limits())
 	hash, err := passwords.Hash(ctx, testPassword)

@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"context"
 	"database/sql"
-	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -261,6 +260,23 @@ func (p *process) waitReady(t *testing.T) string {
 	return ""
 }
 
+// stop sends SIGTERM and waits for the process to exit, so that its
+// buffered log (web.LogBuffer flushes every 100 ms) is all in p.logs.
+func (p *process) stop(t *testing.T) error {
+	t.Helper()
+	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-p.done:
+		p.done <- err // for the cleanup
+		return err
+	case <-time.After(20 * time.Second):
+		t.Fatalf("no exit within 20 s of SIGTERM\n%s", p.logs.String())
+		return nil
+	}
+}
+
 // Two janua serve processes started together on one PostgreSQL database
 // migrate exactly once and both become ready.
 func TestServeTwoInstancesMigrateOnceOnPostgres(t *testing.T) {
@@ -293,6 +309,13 @@ func TestServeTwoInstancesMigrateOnceOnPostgres(t *testing.T) {
 	if n != len(migs) {
 		t.Fatalf("schema_migrations has %d rows, want %d", n, len(migs))
 	}
+	// The logs are counted once both have exited: a line may otherwise
+	// still sit in the process's log buffer.
+	for _, p := range []*process{a, b} {
+		if err := p.stop(t); err != nil {
+			t.Fatalf("exit after SIGTERM: %v\n%s", err, p.logs.String())
+		}
+	}
 	applied := strings.Count(a.logs.String(), "migration applied") + strings.Count(b.logs.String(), "migration applied")
 	if applied != len(migs) {
 		t.Fatalf("%d migration applications logged across both instances, want %d:\n--- a\n%s\n--- b\n%s", applied, len(migs), a.logs.String(), b.logs.String())
@@ -313,18 +336,8 @@ func TestServeSIGTERM(t *testing.T) {
 	dir := t.TempDir()
 	p := startProcess(t, []string{"JANUA_HTTP_ADDR=127.0.0.1:0", "JANUA_DATA_DIR=" + filepath.Join(dir, "data")})
 	p.waitReady(t)
-	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
-		t.Fatal(err)
-	}
-	select {
-	case err := <-p.done:
-		p.done <- err // for the cleanup
-		var ee *exec.ExitError
-		if errors.As(err, &ee) || err != nil {
-			t.Fatalf("exit after SIGTERM: %v\n%s", err, p.logs.String())
-		}
-	case <-time.After(20 * time.Second):
-		t.Fatal("no exit within 20 s of SIGTERM")
+	if err := p.stop(t); err != nil {
+		t.Fatalf("exit after SIGTERM: %v\n%s", err, p.logs.String())
 	}
 	if !strings.Contains(p.logs.String(), "in-flight requests drained") {
 		t.Fatalf("no drain line:\n%s", p.logs.String())

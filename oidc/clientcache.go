@@ -65,11 +65,11 @@ func (c *clientCache) get(ctx context.Context, id string) (*storage.Client, erro
 	return cl, nil
 }
 
-// evict drops one client (or all, for "*").
+// evict drops one client (or all, for "*" and when broadcasts were lost).
 func (c *clientCache) evict(id string) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if id == "*" {
+	if id == "*" || id == storage.MessagesLost {
 		c.entries = map[string]clientEntry{}
 		return
 	}

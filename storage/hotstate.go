@@ -74,8 +74,10 @@ type HotState interface {
 	//
 	// fn runs on a goroutine of its own subscription, one message at a time;
 	// a subscriber that falls far behind loses messages rather than slowing
-	// the publisher. cancel is idempotent, may be called from fn, and once it
-	// returns no message published later reaches fn.
+	// the publisher, and so does every subscriber while a broken connection
+	// is made again (Redis); fn then receives MessagesLost. cancel is
+	// idempotent, may be called from fn, and once it returns no message
+	// published later reaches fn.
 	Subscribe(ctx context.Context, channel string, fn func(message string)) (cancel func(), err error)
 
 	// Ping reports whether the backing service answers (readiness check).

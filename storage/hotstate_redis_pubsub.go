@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/redis/rueidis"
@@ -34,8 +35,11 @@ type redisChannel struct {
 
 	live     chan struct{} // closed once the server confirmed SUBSCRIBE
 	liveOnce sync.Once
-	dead     chan struct{} // closed when run has returned
-	err      error         // why run returned; read after dead is closed
+	// subscribed is set by the first confirmed SUBSCRIBE; a later one is
+	// a resubscription after a broken connection.
+	subscribed atomic.Bool
+	dead       chan struct{} // closed when run has returned
+	err        error         // why run returned; read after dead is closed
 }
 
 // Publish implements HotState.Publish with PUBLISH.
@@ -140,8 +144,13 @@ func (r *RedisHotState) unsubscribe(c *redisChannel, s *subscriber) {
 // only when the server refuses the first SUBSCRIBE.
 func (r *RedisHotState) receive(ctx context.Context, c *redisChannel) error {
 	hooked := rueidis.WithOnSubscriptionHook(ctx, func(s rueidis.PubSubSubscription) {
-		// Called again after every reconnection; only the first counts.
+		// Called again after every reconnection; only the first counts
+		// as going live. A later one follows a broken connection: what
+		// was published meanwhile is lost, and the subscribers are told.
 		if s.Kind == "subscribe" && s.Channel == c.name {
+			if c.subscribed.Swap(true) {
+				r.lost(c)
+			}
 			c.liveOnce.Do(func() { close(c.live) })
 		}
 	})
@@ -179,6 +188,15 @@ func (r *RedisHotState) receive(ctx context.Context, c *redisChannel) error {
 			return ctx.Err()
 		case <-time.After(redisResubscribeDelay):
 		}
+	}
+}
+
+// lost tells every local subscriber of c that messages were lost.
+func (r *RedisHotState) lost(c *redisChannel) {
+	r.subMu.RLock()
+	defer r.subMu.RUnlock()
+	for s := range c.subs {
+		s.markLost()
 	}
 }
 

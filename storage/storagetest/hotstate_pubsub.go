@@ -188,6 +188,39 @@ var pubSubTests = []hotStateTest{
 			t.Fatal("cancel called from the callback did not return")
 		}
 	}},
+	{"SlowSubscriberIsToldOfLoss", func(t *testing.T, h HotStateHarness) {
+		// A subscriber stuck in its callback falls behind by more than its
+		// queue: the messages that did not fit are dropped, and once it is
+		// free it receives storage.MessagesLost (a cache then drops all).
+		ctx := ctxFor(t)
+		release := make(chan struct{})
+		got := make(chan string, 1024)
+		var first sync.Once
+		c, err := h.State.Subscribe(ctx, "slow", func(m string) {
+			first.Do(func() { <-release })
+			got <- m
+		})
+		if err != nil {
+			t.Fatalf("Subscribe: %v", err)
+		}
+		defer c()
+		for i := range 1000 { // well past the queue, whatever its size
+			publish(t, h.State, "slow", strconv.Itoa(i))
+		}
+		time.Sleep(500 * time.Millisecond) // the last deliveries reach the full queue, even on a loaded machine
+		close(release)
+		deadline := time.After(10 * time.Second)
+		for {
+			select {
+			case m := <-got:
+				if m == storage.MessagesLost {
+					return
+				}
+			case <-deadline:
+				t.Fatal("a subscriber that lost messages was not told")
+			}
+		}
+	}},
 	{"PublishWithoutSubscribers", func(t *testing.T, h HotStateHarness) {
 		publish(t, h.State, "nobody", "hello")
 	}},

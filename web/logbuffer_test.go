@@ -73,3 +73,54 @@ func TestLogBuffer(t *testing.T) {
 		t.Fatal("a line written after Close was held back")
 	}
 }
+
+// gateWriter blocks every write until its gate is closed.
+type gateWriter struct {
+	gate    chan struct{}
+	entered chan struct{}
+	once    sync.Once
+	out     syncBuffer
+}
+
+func (g *gateWriter) Write(p []byte) (int, error) {
+	g.once.Do(func() { close(g.entered) })
+	<-g.gate
+	return g.out.Write(p)
+}
+
+// A write to w that blocks holds up no line logged meanwhile (while the
+// buffer has room): requests do not stall on a slow log file.
+func TestLogBufferSlowWriter(t *testing.T) {
+	g := &gateWriter{gate: make(chan struct{}), entered: make(chan struct{})}
+	b := NewLogBuffer(g, 1024, 5*time.Millisecond)
+	_, _ = b.Write([]byte("first\n"))
+	select {
+	case <-g.entered: // the timer's flush is now stuck in w.Write
+	case <-time.After(5 * time.Second):
+		t.Fatal("the timer never flushed")
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for i := range 10 {
+			_, _ = b.Write([]byte(strings.Repeat(string(rune('a'+i)), 20) + "\n"))
+		}
+	}()
+	select {
+	case <-done:
+	case <-time.After(2 * time.Second):
+		t.Fatal("lines waited for a blocked write although the buffer had room")
+	}
+	close(g.gate)
+	if err := b.Close(); err != nil {
+		t.Fatal(err)
+	}
+	got, _ := g.out.snapshot()
+	want := "first\n"
+	for i := range 10 {
+		want += strings.Repeat(string(rune('a'+i)), 20) + "\n"
+	}
+	if got != want {
+		t.Fatalf("lines lost or reordered:\n%q\nwant\n%q", got, want)
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 	"runtime"
+	"sync/atomic"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -20,9 +21,10 @@ var ErrBusy = errors.New("login: too many password checks at once, try again sho
 
 // HashLimits bound the password hashes computed at once. Each slot owns
 // the argon2id block memory of one hash (Argon2Params.MemoryKiB), allocated
-// by its first hash and kept: the memory of hashing is Concurrent ×
-// MemoryKiB, whatever the rate of sign-ins. A hash uses one processor from
-// start to end, so more slots than processors only share them out and
+// by its first hash and kept while hashes keep coming: the memory of
+// hashing is at most Concurrent × MemoryKiB, whatever the rate of sign-ins,
+// and none once no hash has run for IdleRelease. A hash uses one processor
+// from start to end, so more slots than processors only share them out and
 // hold more memory.
 type HashLimits struct {
 	// Concurrent is the number of slots; 0 means runtime.GOMAXPROCS.
@@ -30,7 +32,16 @@ type HashLimits struct {
 	// Wait is how long a caller waits for a slot before ErrBusy; 0 means
 	// DefaultHashWait.
 	Wait time.Duration
+	// IdleRelease is how long the slots keep their memory after the last
+	// hash; 0 means DefaultHashIdleRelease.
+	IdleRelease time.Duration
 }
+
+// DefaultHashIdleRelease is how long hashing memory stays after the last
+// hash by default: a second, so that a steady stream of sign-ins reuses it
+// (a hash in fresh memory costs its page faults, a few percent more) while
+// a server that signs nobody in holds none of it.
+const DefaultHashIdleRelease = time.Second
 
 // DefaultHashWait is how long a password check waits for a slot by default:
 // with one hash taking ~20 ms a processor, a queue of about a hundred
@@ -42,6 +53,18 @@ const DefaultHashWait = 2 * time.Second
 type hashSlots struct {
 	free chan *argon2id.Memory
 	wait time.Duration
+	idle *idleRelease
+}
+
+// idleRelease gives the slots' memory back once no hash has run for after:
+// a release arms the timer if it is not armed; when it fires early (a hash
+// ran since) it waits out the rest.
+type idleRelease struct {
+	after    time.Duration
+	last     atomic.Int64 // UnixNano of the last release
+	armed    atomic.Bool
+	timer    *time.Timer
+	released atomic.Uint64 // slots trimmed, for tests
 }
 
 func newHashSlots(l HashLimits, kib uint32) hashSlots {
@@ -49,14 +72,44 @@ func newHashSlots(l HashLimits, kib uint32) hashSlots {
 	if n < 1 {
 		n = runtime.GOMAXPROCS(0)
 	}
-	s := hashSlots{free: make(chan *argon2id.Memory, n), wait: l.Wait}
+	s := hashSlots{free: make(chan *argon2id.Memory, n), wait: l.Wait, idle: &idleRelease{after: l.IdleRelease}}
 	if s.wait <= 0 {
 		s.wait = DefaultHashWait
+	}
+	if s.idle.after <= 0 {
+		s.idle.after = DefaultHashIdleRelease
 	}
 	for range n {
 		s.free <- argon2id.NewMemory(kib)
 	}
+	s.idle.timer = time.AfterFunc(time.Hour, s.trimIdle)
+	s.idle.timer.Stop()
 	return s
+}
+
+// trimIdle is the idle timer's: it trims every free slot once no hash has
+// run for s.idle.after, else re-arms for the rest of it.
+func (s hashSlots) trimIdle() {
+	if rest := s.idle.after - time.Since(time.Unix(0, s.idle.last.Load())); rest > 0 {
+		s.idle.timer.Reset(rest)
+		return
+	}
+	s.idle.armed.Store(false)
+	var held []*argon2id.Memory
+	for {
+		select {
+		case m := <-s.free:
+			held = append(held, m)
+			continue
+		default:
+		}
+		break
+	}
+	for _, m := range held {
+		m.Trim()
+		s.idle.released.Add(1)
+		s.free <- m
+	}
 }
 
 // acquire takes a slot, waiting at most s.wait (ErrBusy) and while ctx
@@ -79,7 +132,13 @@ func (s hashSlots) acquire(ctx context.Context) (*argon2id.Memory, error) {
 	}
 }
 
-func (s hashSlots) release(m *argon2id.Memory) { s.free <- m }
+func (s hashSlots) release(m *argon2id.Memory) {
+	s.free <- m
+	s.idle.last.Store(time.Now().UnixNano())
+	if s.idle.armed.CompareAndSwap(false, true) {
+		s.idle.timer.Reset(s.idle.after)
+	}
+}
 
 // hashFailed answers a password hash that could not run: ErrBusy becomes
 // 503 Service Unavailable with Retry-After (RFC 9110 §15.6.4, §10.2.3),

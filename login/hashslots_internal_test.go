@@ -120,3 +120,28 @@ func TestSignInWhenEverySlotIsTaken(t *testing.T) {
 		t.Fatalf("a slot free: %d\n%s", rec.Code, rec.Body)
 	}
 }
+
+// The hashing slots give their memory back once no hash has run for
+// IdleRelease, and hash correctly after.
+func TestHashSlotsReleaseIdleMemory(t *testing.T) {
+	ctx := context.Background()
+	p := Argon2Params{MemoryKiB: 1024, Iterations: 1, Parallelism: 1}
+	pw := NewPasswords(p, HashLimits{Concurrent: 2, IdleRelease: 20 * time.Millisecond})
+	h, err := pw.Hash(ctx, "correct horse")
+	if err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for pw.slots.idle.released.Load() < 2 {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d of 2 slots released 5 s after the last hash", pw.slots.idle.released.Load())
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	if _, err := pw.Verify(ctx, "correct horse", h); err != nil {
+		t.Fatalf("verify after the release: %v", err)
+	}
+	if _, err := pw.Verify(ctx, "wrong horse", h); !errors.Is(err, ErrPasswordMismatch) {
+		t.Fatalf("a wrong password after the release: %v, want ErrPasswordMismatch", err)
+	}
+}

@@ -24,3 +24,26 @@ func BenchmarkVerifyArgon2idDefault(b *testing.B) {
 	}
 	reportCPU(b, start)
 }
+
+// The same check with every processor checking a password at once, as
+// under a stream of sign-ins (the hashing slots run one hash per
+// processor): the CPU per check when the hashes share the machine's
+// caches and memory bandwidth, the like-for-like yardstick of a sign-in
+// measured under load.
+func BenchmarkVerifyArgon2idDefaultParallel(b *testing.B) {
+	ctx := context.Background()
+	pw := login.NewPasswords(login.DefaultArgon2Params(), login.HashLimits{})
+	h, _ := pw.Hash(ctx, "correct horse battery staple")
+	b.ReportAllocs()
+	b.ResetTimer()
+	start := cpu()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			if _, err := pw.Verify(ctx, "correct horse battery staple", h); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
+	reportCPU(b, start)
+}

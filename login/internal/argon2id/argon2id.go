@@ -32,6 +32,20 @@ type block [blockLength]uint64
 type Memory struct {
 	keep   uint32 // blocks kept between hashes
 	blocks []block
+	mapped bool // blocks are allocBlocks' mapping, outside the Go heap
+}
+
+// Trim gives the kept blocks' memory back to the operating system; the
+// next hash takes it again (fresh zero pages, or a new allocation). It
+// must not run during a hash.
+func (m *Memory) Trim() {
+	if m == nil || len(m.blocks) == 0 {
+		return
+	}
+	if m.mapped && releaseBlocks(m.blocks) {
+		return
+	}
+	m.blocks, m.mapped = nil, false
 }
 
 // NewMemory returns a Memory that keeps kib KiB (1 KiB blocks) between
@@ -81,7 +95,7 @@ func (m *Memory) take(n uint32) []block {
 		return make([]block, n)
 	}
 	if uint32(len(m.blocks)) < m.keep {
-		m.blocks = allocBlocks(m, m.keep)
+		m.blocks, m.mapped = allocBlocks(m, m.keep)
 	}
 	return m.blocks[:n]
 }

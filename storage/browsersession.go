@@ -60,7 +60,7 @@ func (s *Store) CreateBrowserSession(ctx context.Context, bs *BrowserSession) er
 func (s *Store) GetBrowserSession(ctx context.Context, id string) (*BrowserSession, error) {
 	var bs BrowserSession
 	now := s.now()
-	err := s.db(ctx).
+	err := s.reader(ctx).
 		Where("id = ? AND revoked_at IS NULL AND expires_at > ? AND idle_expires_at > ?", id, now, now).
 		Take(&bs).Error
 	if err != nil {

@@ -47,7 +47,7 @@ func (s *Store) GetConsentGrant(ctx context.Context, userID, clientID string) (*
 		return nil, fmt.Errorf("storage: consent: %w", ErrNotFound)
 	}
 	var g ConsentGrant
-	err := s.db(ctx).Where("user_id = ? AND client_id = ? AND (expires_at IS NULL OR expires_at > ?)", userID, clientID, s.now()).
+	err := s.reader(ctx).Where("user_id = ? AND client_id = ? AND (expires_at IS NULL OR expires_at > ?)", userID, clientID, s.now()).
 		Take(&g).Error
 	if err != nil {
 		return nil, fmt.Errorf("storage: consent: %w", mapError(err))

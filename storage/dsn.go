@@ -27,7 +27,8 @@ func (d Dialect) defaultMaxOpenConns() int {
 		// connections a connection whose read snapshot is older than another
 		// connection's commit fails its next write at once with
 		// SQLITE_BUSY_SNAPSHOT, whatever busy_timeout says. One connection
-		// serialises everything and never sees that.
+		// serialises every write and never sees that; reads outside a
+		// transaction go to a read-only pool beside it (readers.go).
 		return 1
 	}
 	return 20
@@ -125,6 +126,9 @@ func sqliteDSN(path string) string {
 	q.Add("_pragma", "journal_mode(WAL)")
 	q.Add("_pragma", "foreign_keys(1)")
 	q.Add("_pragma", "synchronous(NORMAL)")
+	// The store's own connection checkpoints, off the request path
+	// (checkpoint.go).
+	q.Add("_pragma", "wal_autocheckpoint(0)")
 	q.Set("_txlock", "immediate")
 	q.Set("_time_format", "sqlite")
 	return "file:" + path + "?" + q.Encode()

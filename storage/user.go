@@ -87,7 +87,7 @@ func (s *Store) GetUser(ctx context.Context, id string) (*User, error) {
 		return nil, fmt.Errorf("storage: user %q: %w", id, ErrNotFound)
 	}
 	var u User
-	if err := s.db(ctx).Where("id = ?", id).Take(&u).Error; err != nil {
+	if err := s.reader(ctx).Where("id = ?", id).Take(&u).Error; err != nil {
 		return nil, fmt.Errorf("storage: user %s: %w", id, mapError(err))
 	}
 	normalizeUser(&u)
@@ -97,7 +97,7 @@ func (s *Store) GetUser(ctx context.Context, id string) (*User, error) {
 // GetUserByEmail finds a user by email, case-insensitively.
 func (s *Store) GetUserByEmail(ctx context.Context, email string) (*User, error) {
 	var u User
-	if err := s.db(ctx).Where("email_key = ?", EmailKey(email)).Take(&u).Error; err != nil {
+	if err := s.reader(ctx).Where("email_key = ?", EmailKey(email)).Take(&u).Error; err != nil {
 		return nil, fmt.Errorf("storage: user by email: %w", mapError(err))
 	}
 	normalizeUser(&u)
@@ -204,7 +204,7 @@ func (s *Store) GetUserByEmailWithPassword(ctx context.Context, email string) (*
 		User         `gorm:"embedded"`
 		PasswordHash *string
 	}
-	err := s.db(ctx).Table("users").Select("users.*, password_credentials.hash AS password_hash").
+	err := s.reader(ctx).Table("users").Select("users.*, password_credentials.hash AS password_hash").
 		Joins("LEFT JOIN password_credentials ON password_credentials.user_id = users.id").
 		Where("users.email_key = ?", EmailKey(email)).Take(&row).Error
 	if err != nil {
@@ -225,7 +225,7 @@ func (s *Store) GetPasswordHash(ctx context.Context, userID string) (string, err
 		return "", fmt.Errorf("storage: password of %q: %w", userID, ErrNotFound)
 	}
 	var pc passwordCredential
-	if err := s.db(ctx).Where("user_id = ?", userID).Take(&pc).Error; err != nil {
+	if err := s.reader(ctx).Where("user_id = ?", userID).Take(&pc).Error; err != nil {
 		return "", fmt.Errorf("storage: password of %s: %w", userID, mapError(err))
 	}
 	return pc.Hash, nil

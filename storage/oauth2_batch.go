@@ -35,7 +35,11 @@ func (s *Store) BatchOAuth2Inserts(ctx context.Context, fn func(ctx context.Cont
 	if len(b.rows) == 0 {
 		return nil
 	}
-	if err := s.db(ctx).Create(&b.rows).Error; err != nil {
+	db := s.db(ctx)
+	if db.Error != nil {
+		return oauth2Error("create authorization response rows", db.Error)
+	}
+	if err := s.execOAuth2Insert(ctx, db.Statement.ConnPool, b.rows); err != nil {
 		return oauth2Error("create authorization response rows", err)
 	}
 	return nil
@@ -74,7 +78,11 @@ func (s *Store) flushTxInserts(ctx context.Context) error {
 	}
 	rows := b.rows
 	b.rows = nil
-	if err := s.db(ctx).Create(&rows).Error; err != nil {
+	db := s.db(ctx)
+	if db.Error != nil {
+		return db.Error
+	}
+	if err := s.execOAuth2Insert(ctx, db.Statement.ConnPool, rows); err != nil {
 		what := "OAuth 2.0 rows"
 		if len(rows) == 1 {
 			what = oauth2Kind(rows[0].Kind).noun()

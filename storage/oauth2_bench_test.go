@@ -60,12 +60,51 @@ func BenchmarkOAuth2(b *testing.B) {
 					}
 				}
 			})
-			b.Run("CreateAccessTokenSession", func(b *testing.B) {
+			// A refresh: in one transaction the used refresh token turns
+			// inactive with its access token, and the new pair is stored
+			// (statements inside a transaction: each must be one round trip,
+			// never a prepare and an execute).
+			// Keys stay unique across the runs b.Run makes of one body.
+			run := 0
+			b.Run("RotateRefreshTokenTx", func(b *testing.B) {
 				b.ReportAllocs()
+				run++
+				rt, at := fmt.Sprintf("rt-%d-0", run), fmt.Sprintf("at-%d-0", run)
+				if err := s.CreateAccessTokenSession(ctx, at, req); err != nil {
+					b.Fatal(err)
+				}
+				if err := s.CreateRefreshTokenSession(ctx, rt, at, req); err != nil {
+					b.Fatal(err)
+				}
 				i := 0
 				for b.Loop() {
 					i++
-					if err := s.CreateAccessTokenSession(ctx, fmt.Sprintf("sig-%d", i), req); err != nil {
+					tx, err := s.BeginTX(ctx)
+					if err != nil {
+						b.Fatal(err)
+					}
+					if err := s.RotateRefreshToken(tx, req.ID, rt); err != nil {
+						b.Fatal(err)
+					}
+					rt, at = fmt.Sprintf("rt-%d-%d", run, i), fmt.Sprintf("at-%d-%d", run, i)
+					if err := s.CreateAccessTokenSession(tx, at, req); err != nil {
+						b.Fatal(err)
+					}
+					if err := s.CreateRefreshTokenSession(tx, rt, at, req); err != nil {
+						b.Fatal(err)
+					}
+					if err := s.Commit(tx); err != nil {
+						b.Fatal(err)
+					}
+				}
+			})
+			b.Run("CreateAccessTokenSession", func(b *testing.B) {
+				b.ReportAllocs()
+				run++
+				i := 0
+				for b.Loop() {
+					i++
+					if err := s.CreateAccessTokenSession(ctx, fmt.Sprintf("sig-%d-%d", run, i), req); err != nil {
 						b.Fatal(err)
 					}
 				}

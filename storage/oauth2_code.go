@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/ory/fosite"
+	"gorm.io/gorm"
 )
 
 // This file holds the rows bound to an authorization code: the code itself
@@ -34,12 +35,20 @@ func (s *Store) GetAuthorizeCodeSession(ctx context.Context, signature string, s
 // "MUST NOT be used more than once", RFC 6749 §4.1.2). An unknown code is
 // fosite.ErrNotFound.
 func (s *Store) InvalidateAuthorizeCodeSession(ctx context.Context, signature string) error {
+	key := rowKey(signature)
+	forgetOAuth2Row(ctx, kindCode, key)
+	if s.deferInvalidation(ctx, key) {
+		return nil
+	}
 	db, err := s.oauth2DB(ctx)
 	if err != nil {
 		return err
 	}
-	key := rowKey(signature)
-	forgetOAuth2Row(ctx, kindCode, key)
+	return s.invalidateCode(db, key)
+}
+
+// invalidateCode marks the code with row key key used, through db.
+func (s *Store) invalidateCode(db *gorm.DB, key string) error {
 	res := db.Model(&oauth2Session{}).
 		Where("kind = ? AND signature = ? AND active = ?", string(kindCode), key, true).
 		Update("active", false)
@@ -49,6 +58,13 @@ func (s *Store) InvalidateAuthorizeCodeSession(ctx context.Context, signature st
 	if res.RowsAffected == 1 {
 		return nil
 	}
+	return s.codeNotRedeemable(db, key)
+}
+
+// codeNotRedeemable is the error for a code that could not be marked used:
+// fosite.ErrNotFound when there is no such code, else
+// fosite.ErrInvalidatedAuthorizeCode and ErrConflict.
+func (s *Store) codeNotRedeemable(db *gorm.DB, key string) error {
 	var n int64
 	if err := db.Model(&oauth2Session{}).Where("kind = ? AND signature = ?", string(kindCode), key).Count(&n).Error; err != nil {
 		return oauth2Error("invalidate authorization code", err)

@@ -2,6 +2,7 @@ package storage
 
 import (
 	"context"
+	"errors"
 	"maps"
 	"net/url"
 	"slices"
@@ -135,7 +136,7 @@ func (r oauth2SessionClient) clone() oauth2SessionClient {
 // is keyed by the whole code, which storage is never given at this point).
 // Each row comes with its client, as getOAuth2Session reads it.
 func (s *Store) loadCodeFamily(ctx context.Context, key string) ([]oauth2SessionClient, error) {
-	db, err := s.oauth2DB(ctx)
+	db, err := s.oauth2Reader(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -149,6 +150,29 @@ func (s *Store) loadCodeFamily(ctx context.Context, key string) ([]oauth2Session
 	id := db.Model(&oauth2Session{}).Select("request_id").
 		Where("kind IN ? AND signature = ?", []string{string(kindCode), string(kindPKCE)}, key).Limit(1)
 	var rows []oauth2SessionClient
+	if resolve := s.clientResolver.Load(); resolve != nil {
+		// The client from the resolver (a cache), as loadOAuth2Row
+		// takes it: the rows alone, without the join's twenty-odd client
+		// columns three times over. A client it does not know is no row.
+		var plain []oauth2Session
+		if err := db.Where("request_id = (?)", id).Find(&plain).Error; err != nil {
+			return nil, err
+		}
+		for _, r := range plain {
+			if !memoised(oauth2Kind(r.Kind)) {
+				continue
+			}
+			c, err := (*resolve)(ctx, r.ClientID)
+			if errors.Is(err, ErrNotFound) {
+				continue
+			}
+			if err != nil {
+				return nil, err
+			}
+			rows = append(rows, oauth2SessionClient{Row: r, Client: *c})
+		}
+		return rows, nil
+	}
 	err = db.InnerJoins("Client").
 		Where("oauth2_sessions.request_id = (?)", id).
 		Find(&rows).Error

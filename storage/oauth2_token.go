@@ -67,62 +67,16 @@ func (s *Store) DeleteRefreshTokenSession(ctx context.Context, signature string)
 // which fosite turns into a "retry" error without issuing anything; an
 // unknown token is fosite.ErrNotFound.
 func (s *Store) RotateRefreshToken(ctx context.Context, requestID, signature string) error {
+	key := rowKey(signature)
+	if s.deferRotation(ctx, key, requestID) {
+		return nil // at the commit (oauth2_rotate.go)
+	}
 	return s.InTx(ctx, func(ctx context.Context) error {
 		db, err := s.oauth2DB(ctx)
 		if err != nil {
 			return err
 		}
-		key := rowKey(signature)
-		var accessSignatures []string
-		if s.dialect == Postgres {
-			// One statement: a data-modifying WITH retires the token and
-			// deletes its access token, in that order (the DELETE reads the
-			// UPDATE's output), so row locks are taken as by the two
-			// statements below and as by a concurrent revocation of the
-			// family: refresh token first.
-			err = db.Raw(`WITH rotated AS (
-					UPDATE oauth2_sessions SET active = ?, rotated_at = ?
-					WHERE kind = ? AND signature = ? AND request_id = ? AND active = ?
-					RETURNING access_signature
-				), gone AS (
-					DELETE FROM oauth2_sessions a USING rotated
-					WHERE a.kind = ? AND (a.signature = rotated.access_signature
-						OR (rotated.access_signature = '' AND a.request_id = ?))
-				)
-				SELECT access_signature FROM rotated`,
-				false, s.now(), string(kindRefresh), key, requestID, true, string(kindAccess), requestID).Scan(&accessSignatures).Error
-		} else {
-			err = db.Raw(`UPDATE oauth2_sessions SET active = ?, rotated_at = ?
-				WHERE kind = ? AND signature = ? AND request_id = ? AND active = ?
-				RETURNING access_signature`,
-				false, s.now(), string(kindRefresh), key, requestID, true).Scan(&accessSignatures).Error
-		}
-		if err != nil {
-			return oauth2Error("rotate refresh token", err)
-		}
-		if len(accessSignatures) == 0 {
-			var n int64
-			if err := db.Model(&oauth2Session{}).
-				Where("kind = ? AND signature = ? AND request_id = ?", string(kindRefresh), key, requestID).
-				Count(&n).Error; err != nil {
-				return oauth2Error("rotate refresh token", err)
-			}
-			if n == 0 {
-				return oauth2Error(kindRefresh.noun(), ErrNotFound)
-			}
-			return oauth2Error("rotate refresh token: already rotated or revoked", ErrConflict)
-		}
-		if s.dialect == Postgres {
-			return nil // the access token went with the rotation
-		}
-		q := db.Where("kind = ? AND signature = ?", string(kindAccess), accessSignatures[0])
-		if accessSignatures[0] == "" {
-			q = db.Where("kind = ? AND request_id = ?", string(kindAccess), requestID)
-		}
-		if err := q.Delete(&oauth2Session{}).Error; err != nil {
-			return oauth2Error("rotate refresh token: delete its access token", err)
-		}
-		return nil
+		return s.rotateRefresh(ctx, db, key, requestID)
 	})
 }
 
@@ -153,6 +107,7 @@ func (s *Store) RevokeAccessToken(ctx context.Context, requestID string) error {
 		return err
 	}
 	err = db.Where("kind = ? AND request_id = ?", string(kindAccess), requestID).Delete(&oauth2Session{}).Error
+	s.forgetAccess(ctx, "r "+requestID)
 	if err != nil {
 		return oauth2Error(fmt.Sprintf("revoke access tokens of request %q", requestID), err)
 	}

@@ -178,6 +178,60 @@ func testOAuth2AuthorizeCodes(t *testing.T, b Backend) {
 		}
 	})
 
+	// The token endpoint's transaction: the code marked used and the
+	// tokens stored together, committed as one statement on PostgreSQL;
+	// a redemption of a used code commits nothing.
+	t.Run("RedeemAtCommit", func(t *testing.T) {
+		f := newOAuth2Fixture(t, b)
+		code := sig()
+		if err := f.store.CreateAuthorizeCodeSession(f.ctx, code, f.request("alice")); err != nil {
+			t.Fatal(err)
+		}
+		redeem := func() (access string, err error) {
+			access = sig()
+			ctx, err := f.store.BeginTX(f.ctx)
+			if err != nil {
+				return "", err
+			}
+			if err := f.store.InvalidateAuthorizeCodeSession(ctx, code); err != nil {
+				_ = f.store.Rollback(ctx)
+				return access, err
+			}
+			if err := f.store.CreateAccessTokenSession(ctx, access, f.request("alice")); err != nil {
+				_ = f.store.Rollback(ctx)
+				return access, err
+			}
+			if err := f.store.CreateRefreshTokenSession(ctx, sig(), access, f.request("alice")); err != nil {
+				_ = f.store.Rollback(ctx)
+				return access, err
+			}
+			return access, f.store.Commit(ctx)
+		}
+		before := f.store.Stats()
+		first, err := redeem()
+		if err != nil {
+			t.Fatalf("first redemption: %v", err)
+		}
+		n := f.store.Stats().Total() - before.Total()
+		want := uint64(4) // BEGIN, UPDATE, INSERT, COMMIT
+		if f.store.Dialect() == storage.Postgres {
+			want = 1
+		}
+		if n != want {
+			t.Errorf("a redemption took %d statements, want %d", n, want)
+		}
+		if _, err := f.store.GetAccessTokenSession(f.ctx, first, openid.NewDefaultSession()); err != nil {
+			t.Fatalf("the redemption's access token: %v", err)
+		}
+		second, err := redeem()
+		if !errors.Is(err, fosite.ErrInvalidatedAuthorizeCode) {
+			t.Fatalf("second redemption: %v, want ErrInvalidatedAuthorizeCode", err)
+		}
+		if _, err := f.store.GetAccessTokenSession(f.ctx, second, openid.NewDefaultSession()); !errors.Is(err, fosite.ErrNotFound) {
+			t.Fatalf("the failed redemption's access token: %v, want none stored", err)
+		}
+	})
+
 	t.Run("PKCE", func(t *testing.T) {
 		f := newOAuth2Fixture(t, b)
 		req, code := f.request("alice"), sig()

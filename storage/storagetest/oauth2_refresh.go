@@ -104,6 +104,10 @@ func testOAuth2RefreshTokens(t *testing.T, b Backend) {
 		if err := f.store.RotateRefreshToken(f.ctx, "another-request", second.refresh); !errors.Is(err, fosite.ErrNotFound) {
 			t.Fatalf("rotate under another request ID: %v, want ErrNotFound", err)
 		}
+		// ... and left it as it was: its own request still rotates it.
+		if err := f.store.RotateRefreshToken(f.ctx, req.ID, second.refresh); err != nil {
+			t.Fatalf("rotate after a refused attempt under another request ID: %v", err)
+		}
 	})
 
 	t.Run("ConcurrentRefreshesRotateOnce", func(t *testing.T) {

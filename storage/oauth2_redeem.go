@@ -1,0 +1,134 @@
+package storage
+
+import (
+	"context"
+	"strings"
+)
+
+// A code redeemed in one statement.
+//
+// fosite's token endpoint redeems an authorization code in one transaction
+// (RFC 6749 §4.1.2: a code is used at most once): it marks the code used,
+// stores the access token and, with offline_access, the refresh token, and
+// commits; it reads none of them back in between. Sent as they come, that
+// is BEGIN, UPDATE, INSERT and COMMIT: four round trips on PostgreSQL, each
+// also a statement for the database to run, which took more CPU on the
+// shared machine than the server's own handling of the request. Here the
+// invalidation waits for the commit like the inserts (the transaction
+// itself is begun by the first statement that needs it: see BeginTX), and
+// the commit sends both as one statement: a data-modifying WITH that marks
+// the code used and inserts each row only if it did
+// (https://www.postgresql.org/docs/current/queries-with.html#QUERIES-WITH-MODIFYING).
+// One statement is one transaction: the rows are written exactly when the
+// code was still unused, and two redemptions racing each other still
+// cannot both issue tokens, since the second's UPDATE waits on the first's
+// row lock and then finds the code used. Its error comes from the commit
+// instead of from InvalidateAuthorizeCodeSession; fosite treats both alike
+// (a server error that issues nothing).
+//
+// SQLite has no data-modifying WITH, and its statements cost no round trip:
+// there the commit begins the transaction and sends the UPDATE, the INSERT
+// and the COMMIT as before.
+
+// deferInvalidation records the invalidation of the code with row key key
+// in ctx's transaction, when it has not begun (and has no invalidation
+// waiting already), and reports whether it did.
+func (s *Store) deferInvalidation(ctx context.Context, key string) bool {
+	t := txOf(ctx)
+	if t == nil || t.db != nil || t.done || t.invalidate != "" || t.rotate != nil {
+		return false
+	}
+	t.invalidate = key
+	return true
+}
+
+// commitDeferred commits a transaction that never began: its waiting rows
+// and invalidation, if any, in one statement. It reports false, having
+// done nothing, when that takes a transaction after all (a code's
+// invalidation on SQLite, or rows gorm renders in an unexpected shape):
+// the caller then begins one.
+func (s *Store) commitDeferred(ctx context.Context, t *openTx) (bool, error) {
+	b := txInsertsOf(ctx)
+	var rows []oauth2Session
+	if b != nil {
+		rows = b.rows
+	}
+	if r := t.rotate; r != nil {
+		ok, err := s.commitRotation(ctx, r, rows)
+		if !ok {
+			return false, nil
+		}
+		if b != nil {
+			b.rows = nil
+		}
+		t.rotate, t.done = nil, true
+		return true, err
+	}
+	key := t.invalidate
+	var q string
+	var vars []any
+	if key != "" {
+		if s.dialect != Postgres {
+			return false, nil
+		}
+		var ok bool
+		if q, vars, ok = redeemStatement(key, rows); !ok {
+			return false, nil
+		}
+	}
+	if b != nil {
+		b.rows = nil
+	}
+	t.invalidate, t.done = "", true
+	switch {
+	case key == "" && len(rows) == 0:
+		return true, nil
+	case key == "":
+		// Rows alone: one INSERT is its own transaction.
+		if err := s.execOAuth2Insert(ctx, s.sqlDB, rows); err != nil {
+			return true, oauth2Error("create OAuth 2.0 rows", err)
+		}
+		return true, nil
+	}
+	var used int64
+	if err := s.gdb.WithContext(ctx).Raw(q, vars...).Scan(&used).Error; err != nil {
+		return true, oauth2Error("redeem authorization code", err)
+	}
+	if used == 1 {
+		return true, nil
+	}
+	return true, s.codeNotRedeemable(s.gdb.WithContext(ctx), key)
+}
+
+// pgColumnTypes are the oauth2_sessions columns' types (migrations), for
+// the casts of redeemStatement: parameters in a SELECT list are not typed
+// by the column they are inserted into.
+var pgColumnTypes = map[string]string{
+	"kind": "text", "signature": "text", "request_id": "text", "client_id": "text", "subject": "text",
+	"requested_at": "timestamptz", "expires_at": "timestamptz", "active": "boolean",
+	"scopes": "jsonb", "granted_scopes": "jsonb", "requested_audience": "jsonb", "granted_audience": "jsonb",
+	"form": "text", "session": "text", "access_signature": "text", "rotated_at": "timestamptz",
+}
+
+// redeemStatement is the PostgreSQL statement that marks the code with row
+// key key used and inserts rows only if it was unused, returning 1 or 0:
+//
+//	WITH used AS (UPDATE … WHERE kind = 'code' AND signature = $1 AND active RETURNING 1),
+//	     r0 AS (INSERT INTO oauth2_sessions (…) SELECT $2::text, … FROM used), …
+//	SELECT count(*) FROM used
+//
+// The values are those of any other insert of the rows
+// (oauth2Session.values). ok is false when a row cannot be encoded or a
+// column's type is not known.
+func redeemStatement(key string, rows []oauth2Session) (q string, vars []any, ok bool) {
+	var b strings.Builder
+	b.WriteString(`WITH used AS (UPDATE oauth2_sessions SET active = false WHERE kind = '`)
+	b.WriteString(string(kindCode))
+	b.WriteString(`' AND signature = $1 AND active RETURNING 1)`)
+	vals, ok := appendDeferredInserts(&b, "used", 2, rows)
+	if !ok {
+		return "", nil, false
+	}
+	b.WriteString(` SELECT count(*) FROM used`)
+	return b.String(), append([]any{key}, vals...), true
+}

@@ -82,7 +82,7 @@ func (s *Store) CreateClient(ctx context.Context, c *Client) error {
 // GetClient returns the client with the given ID (ErrNotFound if none).
 func (s *Store) GetClient(ctx context.Context, id string) (*Client, error) {
 	var c Client
-	if err := s.db(ctx).Where("id = ?", id).Take(&c).Error; err != nil {
+	if err := s.reader(ctx).Where("id = ?", id).Take(&c).Error; err != nil {
 		return nil, fmt.Errorf("storage: client %q: %w", id, mapError(err))
 	}
 	normalizeClient(&c)
@@ -149,6 +149,7 @@ func (s *Store) UpdateClient(ctx context.Context, c *Client) error {
 // DeleteClient removes a client.
 func (s *Store) DeleteClient(ctx context.Context, id string) error {
 	res := s.db(ctx).Where("id = ?", id).Delete(&Client{})
+	s.forgetAccess(ctx, "*") // its tokens went with it (foreign key); rare
 	if err := res.Error; err != nil {
 		return fmt.Errorf("storage: delete client %s: %w", id, mapError(err))
 	}

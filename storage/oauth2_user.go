@@ -34,6 +34,7 @@ func (s *Store) RevokeUserOAuth2Tokens(ctx context.Context, userID string) (int6
 		}
 		n = res.RowsAffected
 		res = db.Where("subject = ? AND kind = ?", userID, string(kindAccess)).Delete(&oauth2Session{})
+		s.forgetAccess(ctx, "*") // rare: a password reset
 		n += res.RowsAffected
 		return res.Error
 	})

@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"gorm.io/gorm"
-	"gorm.io/gorm/logger"
 )
 
 // Options configure Open.
@@ -31,6 +30,9 @@ type Options struct {
 	Now func() time.Time
 	// MaxOpenConns bounds the connection pool (0: a default per dialect).
 	MaxOpenConns int
+
+	// walRestartPages overrides walRestartPages (tests).
+	walRestartPages int
 }
 
 // Store is Janua's persistence: one gorm handle over SQLite or PostgreSQL.
@@ -52,9 +54,20 @@ type Store struct {
 	// inserts group-commits OAuth 2.0 rows written outside a transaction
 	// (groupcommit.go).
 	inserts *groupCommit
+	// insertSQL caches oauth2Insert's statements by row count.
+	insertSQL [groupCommitMax + 1]atomic.Pointer[string]
+	// rdb reads beside the writer on SQLite (readers.go), through readers;
+	// nil on PostgreSQL.
+	rdb     *gorm.DB
+	readers *sql.DB
+	// ckpt checkpoints the SQLite WAL off the request path (checkpoint.go);
+	// nil on PostgreSQL.
+	ckpt *checkpointer
 	// clientResolver, when set, supplies the clients of token reads
 	// (ResolveClientsWith).
 	clientResolver atomic.Pointer[ClientResolver]
+	// tokens, when set, keeps access token rows read (tokencache.go).
+	tokens atomic.Pointer[accessCache]
 }
 
 // Open connects to the database named by opts.URL. It does not migrate:
@@ -81,8 +94,15 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 		clock = time.Now
 	}
 	gdb, err := gorm.Open(db.dialector(), &gorm.Config{
-		TranslateError:         true,
-		PrepareStmt:            db.Dialect == Postgres,
+		TranslateError: true,
+		// No gorm PrepareStmt: a statement it first prepares inside a
+		// transaction is bound to that transaction, and database/sql
+		// prepares it again in every later one (Tx.StmtContext with a
+		// transaction's Stmt), a round trip more per statement on
+		// PostgreSQL. pgx prepares and caches statements per connection
+		// by itself (QueryExecModeCacheStatement, its default), in and out
+		// of transactions alike.
+		PrepareStmt:            false,
 		SkipDefaultTransaction: true,
 		NowFunc:                func() time.Time { return utc(clock()) },
 		Logger:                 newGormLogger(log),
@@ -121,6 +141,15 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 		stats:   stats,
 		mailKey: newEmailCodeKey(opts.Secret),
 	}
+	if db.Dialect == SQLite {
+		s.ckpt, err = newCheckpointer(ctx, sqlDB, db.DSN, log, checkpointInterval, opts.walRestartPages)
+		if err != nil {
+			_ = sqlDB.Close()
+			return nil, err
+		}
+		s.readers = newReaderPool(sqlDB, db.DSN)
+		s.rdb = readerOf(gdb, s.readers)
+	}
 	s.inserts = newGroupCommit(db.Dialect.groupCommitFlushers(), s.insertOAuth2Rows)
 	return s, nil
 }
@@ -139,11 +168,15 @@ func (s *Store) Ping(ctx context.Context) error {
 	return nil
 }
 
-// Close stops the group commit, after the batch in flight, and closes the
-// connection pool.
+// Close stops the group commit, after the batch in flight, and the WAL
+// checkpointer, and closes the connection pools.
 func (s *Store) Close() error {
 	s.inserts.close()
-	return s.sqlDB.Close()
+	var rerr error
+	if s.readers != nil {
+		rerr = s.readers.Close()
+	}
+	return errors.Join(s.ckpt.close(), rerr, s.sqlDB.Close())
 }
 
 // now is the store's clock, in UTC at the databases' common precision.
@@ -160,15 +193,4 @@ func utcPtr(t *time.Time) *time.Time {
 	}
 	u := utc(*t)
 	return &u
-}
-
-// newGormLogger routes gorm's own log lines (errors and slow statements, never
-// parameters) to slog.
-func newGormLogger(log *slog.Logger) logger.Interface {
-	return logger.NewSlogLogger(log, logger.Config{
-		SlowThreshold:             200 * time.Millisecond,
-		LogLevel:                  logger.Warn,
-		IgnoreRecordNotFoundError: true,
-		ParameterizedQueries:      true,
-	})
 }

@@ -101,6 +101,7 @@ func Run(t *testing.T, b Backend) {
 		{"OAuth2Rows", testOAuth2Rows},
 		{"OAuth2GroupCommit", testOAuth2GroupCommit},
 		{"OAuth2ClientResolver", testOAuth2ClientResolver},
+		{"OAuth2AccessTokenCache", testOAuth2AccessTokenCache},
 		{"OAuth2Batching", testOAuth2Batching},
 		{"EmailTokens", testEmailTokens},
 		{"KnownBrowsers", testKnownBrowsers},

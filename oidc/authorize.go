@@ -62,6 +62,7 @@ func (p *Provider) authorize(c echo.Context) error {
 	if err != nil {
 		return p.authorizeError(c, ar, err)
 	}
+	timeOrderedID(ar)
 	if refusal != "" {
 		e := fosite.ErrRequestNotSupported
 		if refusal == "request_uri_not_supported" {
@@ -204,6 +205,7 @@ func (p *Provider) resume(c echo.Context) error {
 	if err != nil {
 		return p.authorizeError(c, ar, err)
 	}
+	timeOrderedID(ar)
 	areq, err := p.parseAuthzRequest(c, ar)
 	if err != nil {
 		return p.authorizeError(c, ar, err)

@@ -197,23 +197,10 @@ func (k *Keyring) Watch(ctx context.Context, interval time.Duration) {
 	}
 }
 
-// subscribe subscribes fn to channel for as long as ctx lives; only the
-// subscribing itself is bounded (5 s). The hot state ends a subscription
-// when the context it was made with ends, so that context must not be a
-// short one.
+// subscribe is storage.SubscribeFor with the 5 s bound every cache here
+// uses.
 func subscribe(ctx context.Context, hot storage.HotState, channel string, fn func(string)) (func(), error) {
-	sctx, cancel := context.WithCancel(ctx)
-	timer := time.AfterFunc(5*time.Second, cancel)
-	unsubscribe, err := hot.Subscribe(sctx, channel, fn)
-	if !timer.Stop() && err == nil {
-		unsubscribe() // live, but cut by the timeout as it returned
-		err = context.DeadlineExceeded
-	}
-	if err != nil {
-		cancel()
-		return nil, err
-	}
-	return func() { unsubscribe(); cancel() }, nil
+	return storage.SubscribeFor(ctx, hot, channel, fn, 5*time.Second)
 }
 
 // generate creates and stores a new key for alg and returns its kid.

@@ -115,6 +115,7 @@ type Provider struct {
 	oauth       *fosite.Fosite
 	signer      *jwsSigner
 	clients     *clientCache
+	blocks      *blockList
 	pairwiseKey []byte
 	meta        metadata
 }
@@ -141,6 +142,7 @@ func New(opts Options, d Deps) (*Provider, error) {
 		pairwiseKey: pairwiseKey,
 	}
 	p.clients = newClientCache(d.Store, d.Hot, opts.Logger, time.Minute)
+	p.blocks = newBlockList()
 	if r, ok := d.Store.(interface{ ResolveClientsWith(storage.ClientResolver) }); ok {
 		// Token reads take their client from the cache: one statement
 		// without a join for every token the endpoints look up.
@@ -208,6 +210,7 @@ func New(opts Options, d Deps) (*Provider, error) {
 			cfg.RevocationHandlers.Append(h)
 		}
 	}
+	skipUnhandled(cfg.TokenEndpointHandlers)
 	p.oauth = fosite.NewOAuth2Provider(fstore, cfg)
 	cfg.ClientAuthenticationStrategy = p.authenticateClient
 	p.meta = buildMetadata(opts.Issuer, d.Auth.ACRValues())
@@ -236,6 +239,7 @@ type strategies struct {
 func (p *Provider) Run(ctx context.Context) {
 	go p.keys.Watch(ctx, time.Minute)
 	p.clients.watch(ctx)
+	p.blocks.watch(ctx, p.hot, p.opts.Logger)
 }
 
 // Mount registers every endpoint on e.

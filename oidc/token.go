@@ -2,6 +2,7 @@ package oidc
 
 import (
 	"bytes"
+	"context"
 	"crypto/aes"
 	"crypto/cipher"
 	"crypto/hkdf"
@@ -60,6 +61,9 @@ func (p *Provider) exchange(c echo.Context, w http.ResponseWriter) (string, erro
 		p.oauth.WriteAccessError(ctx, w, ar, err)
 		return "", nil
 	}
+	if ar.GetGrantTypes().ExactOne(GrantClientCredentials) {
+		timeOrderedID(ar)
+	}
 	if ar.GetGrantTypes().ExactOne(GrantRefreshToken) {
 		// Slide the family's expiry: the new refresh token lives until
 		// min(now + idle, the family's absolute end). fosite put a clone of
@@ -94,6 +98,7 @@ func (p *Provider) exchange(c echo.Context, w http.ResponseWriter) (string, erro
 	}
 	resp, err := p.oauth.NewAccessResponse(ctx, ar)
 	if err != nil {
+		err = p.lostCodeRace(ctx, ar, err)
 		p.tokenFailure(c, err)
 		p.oauth.WriteAccessError(ctx, w, ar, err)
 		return "", nil
@@ -119,6 +124,32 @@ func (p *Provider) tokenFailure(c echo.Context, err error) {
 		"hint", rfc.HintField, "debug", rfc.DebugField)
 }
 
+// lostCodeRace answers a redemption that lost a race for its code: two
+// requests read the code unused, and the store found it used when this one
+// committed (the redemption is deferred to the commit: storage/oauth2_redeem.go).
+// fosite reports a commit's failure as a server error; this is a code
+// used more than once, which RFC 6749 §4.1.2 answers with invalid_grant
+// ("the authorization server MUST deny the request and SHOULD revoke ...
+// all tokens previously issued based on that authorization code"), as
+// fosite itself does when the second request comes after the first:
+// the winner's tokens are revoked too. Any other error is returned as is.
+func (p *Provider) lostCodeRace(ctx context.Context, ar fosite.AccessRequester, err error) error {
+	if !ar.GetGrantTypes().ExactOne("authorization_code") || !errors.Is(err, fosite.ErrInvalidatedAuthorizeCode) {
+		return err
+	}
+	if id := ar.GetID(); id != "" {
+		rerr := errors.Join(p.store.RevokeAccessToken(ctx, id), p.store.RevokeRefreshToken(ctx, id))
+		if rerr != nil {
+			return fosite.ErrServerError.WithWrap(rerr).WithDebug(rerr.Error())
+		}
+	}
+	return fosite.ErrInvalidGrant.WithHint("The authorization code has already been used.").WithWrap(err)
+}
+
+// inflightMargin is how much longer a refresh's in-flight marker lives
+// than the response it keeps: more than a rotation takes.
+const inflightMargin = 10 * time.Second
+
 // refreshWithGrace implements the rotation grace window: a refresh token
 // that was just rotated, presented again by the same client within
 // RefreshGrace (two tabs, a retried request), gets the very response the
@@ -138,14 +169,23 @@ func (p *Provider) refreshWithGrace(c echo.Context) (done bool, err error) {
 	}
 	sum := sha256.Sum256([]byte(old))
 	key := hex.EncodeToString(sum[:])
-	if sent, ok := p.graceReplay(c, old, key); ok || sent {
-		return true, nil
-	}
-	first, err := p.hot.MarkUsed(ctx, "rt-inflight:"+key, p.opts.RefreshGrace)
+	// The in-flight marker is the first hot-state operation of every
+	// refresh: the response of an earlier rotation is looked for only when
+	// the marker says there was one, so a refresh costs two operations
+	// (the marker, then the kept response), not three. The marker outlives
+	// the kept response (inflightMargin) so that it never expires first: a
+	// replay that found no marker but a kept response would go to fosite
+	// and be taken for reuse within the window.
+	marked := p.opts.RefreshGrace + inflightMargin
+	markedAt := time.Now()
+	first, err := p.hot.MarkUsed(ctx, "rt-inflight:"+key, marked)
 	if err != nil {
 		return false, nil // the hot state is down: refresh without the window
 	}
 	if !first {
+		if sent, ok := p.graceReplay(c, old, key); ok || sent {
+			return true, nil
+		}
 		// Another request is rotating this token right now: wait briefly
 		// for its response, unless it was refused.
 		deadline := time.Now().Add(min(p.opts.RefreshGrace, 3*time.Second))
@@ -172,14 +212,17 @@ func (p *Provider) refreshWithGrace(c echo.Context) (done bool, err error) {
 	}
 	body := rec.Body.Bytes()
 	if rec.Code == http.StatusOK {
-		if sealed, serr := sealForHolder(old, append([]byte(clientID+"\n"), body...)); serr == nil {
-			_ = p.hot.Put(ctx, "rt-grace:"+key, sealed, p.opts.RefreshGrace)
+		// Kept no longer than the marker lives: a replay that found no
+		// marker would go to fosite and be taken for reuse.
+		keep := min(p.opts.RefreshGrace, marked-time.Since(markedAt))
+		if sealed, serr := sealForHolder(old, append([]byte(clientID+"\n"), body...)); serr == nil && keep > 0 {
+			_ = p.hot.Put(ctx, "rt-grace:"+key, sealed, keep)
 		}
 	} else {
 		// Refused (another client, a bad secret, a conflict): nothing is
 		// coming for the requests that wait above, nor for later ones that
 		// find the in-flight marker; they go to fosite at once.
-		_ = p.hot.Put(ctx, "rt-refused:"+key, []byte{1}, p.opts.RefreshGrace)
+		_ = p.hot.Put(ctx, "rt-refused:"+key, []byte{1}, marked)
 	}
 	c.Response().WriteHeader(rec.Code)
 	_, _ = c.Response().Write(body)

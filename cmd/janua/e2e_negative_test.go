@@ -225,3 +225,40 @@ func TestE2EExpiredCode(t *testing.T) {
 		}
 	})
 }
+
+// Redemptions of one code racing each other (RFC 6749 §4.1.2): exactly one
+// gets tokens; every other is 400 invalid_grant, never a server error,
+// whether it read the code after the winner committed (fosite's reuse
+// check) or before (the store finds it used at the commit); and, a code
+// having been used twice, the winner's tokens are revoked (§10.5).
+func TestE2ECodeRedeemedConcurrently(t *testing.T) {
+	t.Parallel()
+	eachBackend(t, nil, func(t *testing.T, o *op) {
+		c := o.register(t, oidc.ClientSpec{})
+		rp := o.goRP(t, c, "openid", "offline_access")
+		resp, _, verifier := rp.code(o.agent(), oauth2.SetAuthURLParam("prompt", "consent"))
+		const n = 8
+		toks, errs := concurrently(n, func() (*oauth2.Token, error) {
+			return rp.cfg.Exchange(o.ctx, resp.Get("code"), oauth2.VerifierOption(verifier))
+		})
+		var won *oauth2.Token
+		for i := range n {
+			if errs[i] == nil {
+				if won != nil {
+					t.Fatal("two redemptions of one code got tokens")
+				}
+				won = toks[i]
+				continue
+			}
+			if e := oauthError(t, errs[i]); e.Status != http.StatusBadRequest || e.Code != "invalid_grant" {
+				t.Fatalf("a losing redemption: %+v, want 400 invalid_grant", e)
+			}
+		}
+		if won == nil {
+			t.Fatal("no redemption got tokens")
+		}
+		if st, _ := o.userinfo(t, won.AccessToken); st != http.StatusUnauthorized {
+			t.Errorf("the winner's access token after the code was used %d times: %d", n, st)
+		}
+	})
+}

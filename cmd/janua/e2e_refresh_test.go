@@ -90,20 +90,9 @@ func TestE2ERefreshGraceUnderConcurrency(t *testing.T) {
 		rp := o.goRP(t, c, "openid", "offline_access")
 		rt := rp.login(o.agent()).Token.RefreshToken
 		const n = 6
-		got := make([]*oauth2.Token, n)
-		errs := make([]error, n)
-		var start, done sync.WaitGroup
-		start.Add(1)
-		for i := range n {
-			done.Add(1)
-			go func() {
-				defer done.Done()
-				start.Wait()
-				got[i], errs[i] = rp.cfg.TokenSource(o.ctx, &oauth2.Token{RefreshToken: rt}).Token()
-			}()
-		}
-		start.Done()
-		done.Wait()
+		got, errs := concurrently(n, func() (*oauth2.Token, error) {
+			return rp.cfg.TokenSource(o.ctx, &oauth2.Token{RefreshToken: rt}).Token()
+		})
 		for i := range n {
 			if errs[i] != nil {
 				t.Fatalf("refresh %d of %d: %v", i+1, n, errs[i])
@@ -156,4 +145,21 @@ func TestE2EOfflineAccessNeedsConsent(t *testing.T) {
 			t.Fatalf("refresh: %v", err)
 		}
 	})
+}
+
+// concurrently calls fn n times at once (every call released together) and
+// returns the results in call order.
+func concurrently[T any](n int, fn func() (T, error)) ([]T, []error) {
+	got, errs := make([]T, n), make([]error, n)
+	var start, done sync.WaitGroup
+	start.Add(1)
+	for i := range n {
+		done.Go(func() {
+			start.Wait()
+			got[i], errs[i] = fn()
+		})
+	}
+	start.Done()
+	done.Wait()
+	return got, errs
 }

@@ -39,6 +39,7 @@ func (a *app) serveCmd() *cobra.Command {
 // serve runs until ctx ends (SIGINT/SIGTERM), then drains in-flight requests.
 func (a *app) serve(ctx context.Context, c Config) error {
 	started := time.Now()
+	setGCPercent(a.getenv)
 	// The server's lines (one per request) go out in batches: see
 	// web.LogBuffer. Deferred first, so it flushes last.
 	out := web.NewLogBuffer(a.io.err, 64<<10, 100*time.Millisecond)
@@ -162,6 +163,11 @@ func (a *app) newServer(ctx context.Context, c Config, log *slog.Logger, store *
 	keys := oidc.NewKeyring(store, hot, log, nil)
 	if err := keys.Load(ctx); err != nil {
 		return nil, err
+	}
+	// Introspection and userinfo read access tokens from memory; their
+	// deletions are broadcast to every instance (storage/tokencache.go).
+	if err := store.CacheAccessTokens(ctx, hot); err != nil {
+		log.WarnContext(ctx, "access tokens are read from the database on every request", "err", err)
 	}
 	prov, err := oidc.New(oidc.Options{
 		Issuer:          c.Issuer,

@@ -39,6 +39,10 @@ type Result struct {
 	ErrorSamples  map[string]uint64 `json:"error_samples,omitempty"`
 	Server        *ServerUsage      `json:"server,omitempty"`
 	ServerError   string            `json:"server_error,omitempty"`
+	// Load is what janua-load itself and the whole machine spent over the
+	// measured window: on a shared 2-core machine, the load generator's
+	// share bounds what the server can be shown to do.
+	Load *LoadUsage `json:"load,omitempty"`
 	// HalfRate is the open-loop pass at half of OpsPerSec (--half-rate).
 	HalfRate *HalfRate `json:"half_rate,omitempty"`
 }
@@ -58,6 +62,13 @@ type Latency struct {
 	P90  float64 `json:"p90"`
 	P99  float64 `json:"p99"`
 	Max  float64 `json:"max"`
+}
+
+// LoadUsage is the load generator's own CPU time per operation and the
+// machine's busy share (all cores, from /proc/stat); -1 is "not measured".
+type LoadUsage struct {
+	CPUMicrosPerOp float64 `json:"cpu_us_per_op"`
+	MachineBusy    float64 `json:"machine_busy_percent"`
 }
 
 // ServerUsage is what the server spent; -1 is "not measured".
@@ -94,16 +105,16 @@ func (r *Report) write(w io.Writer, format string) error {
 }
 
 // columns are the table's, shared by text and Markdown.
-var columns = []string{"scenario", "ops/s", "p50 ms", "p90 ms", "p99 ms", "p99 ms at ½ ops/s", "errors", "req/op", "CPU µs/op", "stmts/op", "RSS MiB before/peak/after"}
+var columns = []string{"scenario", "ops/s", "p50 ms", "p90 ms", "p99 ms", "p99 ms at ½ ops/s", "errors", "req/op", "CPU µs/op", "stmts/op", "RSS MiB before/peak/after", "load CPU µs/op", "busy %"}
 
 func (x *Result) row() []string {
 	if x.Skipped != "" {
-		return []string{x.Scenario, "skipped", "", "", "", "", "", "", "", "", ""}
+		return []string{x.Scenario, "skipped", "", "", "", "", "", "", "", "", "", "", ""}
 	}
 	if x.SetupError != "" {
-		return []string{x.Scenario, "set-up failed", "", "", "", "", "", "", "", "", ""}
+		return []string{x.Scenario, "set-up failed", "", "", "", "", "", "", "", "", "", "", ""}
 	}
-	row := []string{x.Scenario, fmt.Sprintf("%.0f", x.OpsPerSec), "-", "-", "-", "-", fmt.Sprint(x.Errors), fmt.Sprintf("%.1f", x.RequestsPerOp), "-", "-", "-"}
+	row := []string{x.Scenario, fmt.Sprintf("%.0f", x.OpsPerSec), "-", "-", "-", "-", fmt.Sprint(x.Errors), fmt.Sprintf("%.1f", x.RequestsPerOp), "-", "-", "-", "-", "-"}
 	if l := x.LatencyMS; l != nil {
 		row[2], row[3], row[4] = ms(l.P50), ms(l.P90), ms(l.P99)
 	}
@@ -114,6 +125,10 @@ func (x *Result) row() []string {
 		row[8] = orDash(s.CPUMicrosPerOp, "%.0f")
 		row[9] = orDash(s.StatementsPerOp, "%.2f")
 		row[10] = orDash(s.RSSBeforeMiB, "%.0f") + " / " + orDash(s.RSSPeakMiB, "%.0f") + " / " + orDash(s.RSSAfterMiB, "%.0f")
+	}
+	if l := x.Load; l != nil {
+		row[11] = orDash(l.CPUMicrosPerOp, "%.0f")
+		row[12] = orDash(l.MachineBusy, "%.0f")
 	}
 	return row
 }

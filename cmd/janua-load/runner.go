@@ -102,6 +102,7 @@ func runScenarioWith(ctx context.Context, e *env, sc *scenario, o *options, log 
 	measureFrom := start.Add(o.warmup)
 	end := measureFrom.Add(o.duration)
 	var before serverSample
+	var loadBefore loadSample
 	var beforeErr error
 	var peak *peakSampler
 	var profile *profileTake
@@ -112,6 +113,7 @@ func runScenarioWith(ctx context.Context, e *env, sc *scenario, o *options, log 
 	takeBefore := func() {
 		defer close(beforeTaken)
 		sleepUntil(ctx, measureFrom)
+		loadBefore = sampleLoad()
 		before, beforeErr = e.server.sample(ctx)
 		peak = e.server.startPeak(ctx)
 		if o.profileDir != "" {
@@ -138,6 +140,7 @@ func runScenarioWith(ctx context.Context, e *env, sc *scenario, o *options, log 
 	wg.Wait()
 	<-beforeTaken
 	measured := time.Since(measureFrom)
+	loadAfter := sampleLoad()
 	after, afterErr := e.server.sample(ctx)
 	peakRSS := peak.stop()
 	if err := profile.wait(); err != nil {
@@ -149,6 +152,7 @@ func runScenarioWith(ctx context.Context, e *env, sc *scenario, o *options, log 
 		all.merge(&tallies[i])
 	}
 	res.fill(&all, measured)
+	res.Load = loadUsage(loadBefore, loadAfter, all.ok+all.errs)
 	if e.server.enabled() {
 		if beforeErr != nil || afterErr != nil {
 			res.ServerError = fmt.Sprint(firstErr(beforeErr, afterErr))

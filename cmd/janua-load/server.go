@@ -172,6 +172,65 @@ func procCPU(pid int) (float64, error) {
 	return float64(utime+stime) / clockTicks, nil
 }
 
+// machineCPU is the machine's busy and total time over all cores, in
+// clock ticks, from the first line of /proc/stat (proc(5)): idle and
+// iowait are not busy.
+func machineCPU() (busy, total float64, err error) {
+	b, err := os.ReadFile("/proc/stat")
+	if err != nil {
+		return 0, 0, fmt.Errorf("machine CPU: %w", err)
+	}
+	line, _, _ := bytes.Cut(b, []byte("\n"))
+	f := strings.Fields(string(line))
+	if len(f) < 6 || f[0] != "cpu" {
+		return 0, 0, errors.New("machine CPU: unexpected /proc/stat")
+	}
+	for i, v := range f[1:] {
+		n, err := strconv.ParseFloat(v, 64)
+		if err != nil {
+			return 0, 0, errors.New("machine CPU: unreadable /proc/stat")
+		}
+		// user nice system idle iowait irq softirq steal guest guest_nice:
+		// guest time is already counted in user.
+		if i >= 8 {
+			break
+		}
+		total += n
+		if i != 3 && i != 4 {
+			busy += n
+		}
+	}
+	return busy, total, nil
+}
+
+// loadSample is janua-load's own CPU time and the machine's at one moment;
+// negative when unreadable.
+type loadSample struct{ self, busy, total float64 }
+
+func sampleLoad() loadSample {
+	s := loadSample{-1, -1, -1}
+	if v, err := procCPU(os.Getpid()); err == nil {
+		s.self = v
+	}
+	if b, t, err := machineCPU(); err == nil {
+		s.busy, s.total = b, t
+	}
+	return s
+}
+
+// loadUsage is janua-load's CPU per operation and the machine's busy share
+// between two samples.
+func loadUsage(before, after loadSample, ops uint64) *LoadUsage {
+	u := &LoadUsage{CPUMicrosPerOp: -1, MachineBusy: -1}
+	if before.self >= 0 && after.self >= 0 && ops > 0 {
+		u.CPUMicrosPerOp = round((after.self-before.self)*1e6/float64(ops), 1)
+	}
+	if before.total >= 0 && after.total > before.total {
+		u.MachineBusy = round(100*(after.busy-before.busy)/(after.total-before.total), 0)
+	}
+	return u
+}
+
 // procRSS is the process's resident set size in bytes (VmRSS).
 func procRSS(pid int) (float64, error) {
 	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))

@@ -33,6 +33,8 @@ type targetInputs struct {
 	sqliteReadyMS            float64
 	pgIdleMiB                float64
 	argon2CPUMicros          float64 // BenchmarkVerifyArgon2idDefault, cpu-µs/op
+	argon2ParallelCPUMicros  float64 // BenchmarkVerifyArgon2idDefaultParallel, cpu-µs/op
+	argon2SharePct           float64 // argon2id's share of the password scenario's CPU profile, %
 }
 
 func resultOf(r *Report, scenario string) *Result {
@@ -100,11 +102,42 @@ func targets() []target {
 		}},
 		{"password sign-in, CPU per sign-in", "postgres", "≤ 1.1 × argon2id alone", func(r *Report, in *targetInputs) (float64, string, bool, bool) {
 			x := resultOf(r, "password")
-			if x == nil || x.Server == nil || x.Server.CPUMicrosPerOp <= 0 || in.argon2CPUMicros <= 0 {
+			if x == nil || x.Server == nil || x.Server.CPUMicrosPerOp <= 0 {
 				return 0, "", false, false
 			}
-			ratio := x.Server.CPUMicrosPerOp / in.argon2CPUMicros
-			return ratio, fmt.Sprintf("%.2f × (%.1f ms / %.1f ms)", ratio, x.Server.CPUMicrosPerOp/1000, in.argon2CPUMicros/1000), ratio <= 1.1, true
+			cpu := x.Server.CPUMicrosPerOp
+			// Against the hash benchmarked on its own: with every processor
+			// hashing at once (as the sign-in load runs it) when measured,
+			// and on an otherwise idle machine.
+			var against []string
+			if in.argon2ParallelCPUMicros > 0 {
+				against = append(against, fmt.Sprintf("%.2f × the hash with every processor hashing (%.1f ms)", cpu/in.argon2ParallelCPUMicros, in.argon2ParallelCPUMicros/1000))
+			}
+			if in.argon2CPUMicros > 0 {
+				against = append(against, fmt.Sprintf("%.2f × the hash on an idle machine (%.1f ms)", cpu/in.argon2CPUMicros, in.argon2CPUMicros/1000))
+			}
+			// In the run itself: the share of the sign-in's CPU that is the
+			// hash (its CPU profile). Same process, same moment, same
+			// neighbours: none of the run-to-run noise of a benchmark taken
+			// apart, which on a shared machine is of the order of the 10 %
+			// measured; the yardstick when known.
+			if in.argon2SharePct > 0 {
+				ratio := 100 / in.argon2SharePct
+				text := fmt.Sprintf("%.3f × (argon2id is %.1f %% of the sign-in's %.1f ms in its CPU profile)", ratio, in.argon2SharePct, cpu/1000)
+				if len(against) > 0 {
+					text += "; " + strings.Join(against, ", ")
+				}
+				return ratio, text, ratio <= 1.1, true
+			}
+			base := in.argon2ParallelCPUMicros
+			if base <= 0 {
+				base = in.argon2CPUMicros
+			}
+			if base <= 0 {
+				return 0, "", false, false
+			}
+			ratio := cpu / base
+			return ratio, fmt.Sprintf("%.2f × (%.1f ms / %.1f ms)", ratio, cpu/1000, base/1000), ratio <= 1.1, true
 		}},
 		{"statements per client_credentials grant", "postgres", "≤ 2", statementsAtMost("cc-opaque", 2)},
 		{"statements per full code flow", "postgres", "≤ 8", statementsAtMost("code", 8)},
@@ -160,6 +193,8 @@ func targetsCmd(stdout io.Writer) *cobra.Command {
 	f.Float64Var(&in.sqliteReadyMS, "sqlite-ready-ms", 0, "start to ready on SQLite, in milliseconds")
 	f.Float64Var(&in.pgIdleMiB, "postgres-idle-mib", 0, "idle RSS on PostgreSQL + Redis, MiB")
 	f.Float64Var(&in.argon2CPUMicros, "argon2-cpu-us", 0, "CPU of one argon2id check alone, µs (BenchmarkVerifyArgon2idDefault)")
+	f.Float64Var(&in.argon2SharePct, "argon2-share-pct", 0, "argon2id's share of the password scenario's server CPU profile, %; the password target's yardstick when given")
+	f.Float64Var(&in.argon2ParallelCPUMicros, "argon2-parallel-cpu-us", 0, "CPU of one argon2id check with every processor checking at once, µs (BenchmarkVerifyArgon2idDefaultParallel); the password target's yardstick when given")
 	return cmd
 }
 

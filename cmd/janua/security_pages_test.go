@@ -98,15 +98,20 @@ func TestSecurityPageSessions(t *testing.T) {
 // user to confirm who they are; doing so re-runs the sign-in and returns
 // to the security page, and a return parameter naming anything else is
 // ignored (no open redirect).
+//
+// A session's auth_time is kept in whole seconds (ID tokens carry it so),
+// so a sign-in looks up to a second older than it is: the window is 3 s,
+// leaving a slow (-race, busy CI) sign-in two seconds to reach the page.
 func TestReauthentication(t *testing.T) {
-	s := newInteractionServer(t, serverOptions{config: func(c *Config) { c.Login.ReauthWindow = time.Second }})
+	const window = 3 * time.Second
+	s := newInteractionServer(t, serverOptions{config: func(c *Config) { c.Login.ReauthWindow = window }})
 	s.user("ana@example.com", false)
 	b := s.signedIn("ana@example.com")
 	b.get(login.SecurityPath)
 	if strings.Contains(b.page, `id="reauth-link"`) {
 		t.Fatal("a fresh sign-in was asked to re-authenticate")
 	}
-	time.Sleep(1100 * time.Millisecond)
+	time.Sleep(window + 100*time.Millisecond)
 	b.get(login.SecurityPath)
 	if !strings.Contains(b.page, `id="reauth-link" href="/login?return=%2Faccount%2Fsecurity"`) {
 		t.Fatalf("no re-authentication link on a stale sign-in:\n%s", b.page)

@@ -239,8 +239,11 @@ func (r *rig) signIn(t *testing.T, b *browser, px *proxy) (id identity, consente
 // Janua's token endpoint before it lets the browser through.
 func (r *rig) refresh(t *testing.T, b *browser, px *proxy, before identity) identity {
 	t.Helper()
-	tokens := r.requests(http.MethodPost, "/oauth2/token", http.StatusOK)
 	time.Sleep(cookieRefresh + 1500*time.Millisecond) // the session was created before signIn returned
+	// Counted after the wait: Janua's log is written in batches (at most
+	// 100 ms apart, web.LogBuffer), so the sign-in's own token request may
+	// reach it only after signIn returned.
+	tokens := r.requests(http.MethodPost, "/oauth2/token", http.StatusOK)
 	after := r.appAnswer(t, px, []hop{b.do(http.MethodGet, px.url+"/", nil)})
 	if after.AccessToken == before.AccessToken || after.Email != before.Email {
 		t.Fatalf("after --cookie-refresh: access token renewed %t, email %q (want %q)", after.AccessToken != before.AccessToken, after.Email, before.Email)

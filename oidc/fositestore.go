@@ -65,6 +65,15 @@ func (s *fositeStore) GetClient(ctx context.Context, id string) (fosite.Client, 
 	return fositeClientFor(ctx, c), nil
 }
 
+// CreateAccessTokenSession stores the request behind an access token,
+// except a stateless one's (statelessjwt.go): that token carries it.
+func (s *fositeStore) CreateAccessTokenSession(ctx context.Context, signature string, req fosite.Requester) error {
+	if stateless(req) {
+		return nil
+	}
+	return s.Store.CreateAccessTokenSession(ctx, signature, req)
+}
+
 // DeletePKCERequestSession keeps a code's PKCE request; garbage collection
 // removes it with the code's other rows. fosite deletes it before it
 // compares the verifier, and reads a missing one as "issued without PKCE":

@@ -211,6 +211,15 @@ func New(opts Options, d Deps) (*Provider, error) {
 		}
 	}
 	skipUnhandled(cfg.TokenEndpointHandlers)
+	// Stateless client_credentials JWTs are introspected and revoked by
+	// their claims (statelessjwt.go); every other token by its row.
+	sj := &statelessJWT{verifier: jwtAccess.Signer.(*jwsSigner), clients: p.clients, hot: d.Hot, issuer: opts.Issuer, now: opts.Now}
+	for i, h := range cfg.TokenIntrospectionHandlers {
+		cfg.TokenIntrospectionHandlers[i] = &introspector{statelessJWT: sj, next: h}
+	}
+	for i, h := range cfg.RevocationHandlers {
+		cfg.RevocationHandlers[i] = &revoker{statelessJWT: sj, next: h}
+	}
 	p.oauth = fosite.NewOAuth2Provider(fstore, cfg)
 	cfg.ClientAuthenticationStrategy = p.authenticateClient
 	p.meta = buildMetadata(opts.Issuer, d.Auth.ACRValues())

@@ -95,6 +95,14 @@ func (p *Provider) exchange(c echo.Context, w http.ResponseWriter) (string, erro
 		sess.ClientID = client.ID
 		sess.Subject = client.ID
 		sess.AccessTokenAlg = accessTokenAlg(client)
+		if sess.AccessTokenAlg != "" {
+			// Issued without a row, read back by its claims
+			// (statelessjwt.go).
+			if sess.AccessTokenExtra == nil {
+				sess.AccessTokenExtra = map[string]any{}
+			}
+			sess.AccessTokenExtra[claimGrantType] = GrantClientCredentials
+		}
 	}
 	resp, err := p.oauth.NewAccessResponse(ctx, ar)
 	if err != nil {

@@ -356,3 +356,16 @@ func (o *op) introspect(t *testing.T, c *rpClient, token string) map[string]any 
 	}
 	return body
 }
+
+// eventually polls cond until it holds, for 5 s at most (what is heard
+// through the hot state arrives asynchronously), and fails with msg.
+func eventually(t *testing.T, cond func() bool, msg string) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("%s after 5 s", msg)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}

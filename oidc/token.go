@@ -106,7 +106,7 @@ func (p *Provider) exchange(c echo.Context, w http.ResponseWriter) (string, erro
 	}
 	resp, err := p.oauth.NewAccessResponse(ctx, ar)
 	if err != nil {
-		err = p.lostCodeRace(ctx, ar, err)
+		err = p.vanishedClient(ctx, ar, p.lostCodeRace(ctx, ar, err))
 		p.tokenFailure(c, err)
 		p.oauth.WriteAccessError(ctx, w, ar, err)
 		return "", nil
@@ -309,4 +309,22 @@ func holderAEAD(token string) (cipher.AEAD, error) {
 // these endpoints take credentials in the request, never cookies.
 func allowAnyOrigin(w http.ResponseWriter) {
 	w.Header().Set("Access-Control-Allow-Origin", "*")
+}
+
+// vanishedClient answers a grant whose client was deleted while this
+// instance still had it cached (the deletion's broadcast had not arrived):
+// the token row's foreign key refuses it, which fosite reports as a server
+// error. The client is dropped from the cache and the request answered as
+// for an unknown client (RFC 6749 §5.2, invalid_client). Any other error
+// is returned as is.
+func (p *Provider) vanishedClient(ctx context.Context, ar fosite.AccessRequester, err error) error {
+	if !errors.Is(err, storage.ErrConflict) || ar.GetClient() == nil {
+		return err
+	}
+	id := ar.GetClient().GetID()
+	if _, gerr := p.store.GetClient(ctx, id); !errors.Is(gerr, storage.ErrNotFound) {
+		return err
+	}
+	p.clients.evict(id)
+	return fosite.ErrInvalidClient.WithHint("The client no longer exists.")
 }

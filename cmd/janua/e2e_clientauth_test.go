@@ -195,6 +195,30 @@ func TestE2EClientCredentials(t *testing.T) {
 	})
 }
 
+// A client deleted while an instance still has it cached, its deletion
+// not (yet) heard there: its grant is refused as an unknown client's
+// (401 invalid_client, RFC 6749 §5.2) when the token's row is refused by
+// the database, never a 500, and the instance forgets the client.
+func TestE2EClientDeletedUnheard(t *testing.T) {
+	t.Parallel()
+	eachBackend(t, nil, func(t *testing.T, o *op) {
+		c := o.register(t, oidc.ClientSpec{GrantTypes: []string{oidc.GrantClientCredentials}})
+		cc := &clientcredentials.Config{ClientID: c.ID, ClientSecret: c.Secret, TokenURL: o.issuer + pathToken, AuthStyle: oauth2.AuthStyleInHeader}
+		if _, err := cc.Token(o.ctx); err != nil {
+			t.Fatal(err) // and the server has it cached
+		}
+		if err := o.registry.Delete(context.Background(), c.ID, "e2e"); err != nil { // not announced
+			t.Fatal(err)
+		}
+		for range 2 {
+			_, err := cc.Token(o.ctx)
+			if e := oauthError(t, err); e.Status != 401 || e.Code != "invalid_client" {
+				t.Fatalf("a deleted client's grant: %+v", e)
+			}
+		}
+	})
+}
+
 // A deleted client, announced as the CLI announces it, is refused at once
 // on the running server: its cached copy is dropped (not kept for the
 // cache's minute).

@@ -13,7 +13,11 @@ import (
 // not the server's TIME, so every instance and every test clock measure
 // windows alike), window in milliseconds, limit. It returns {allowed (0 or
 // 1), remaining, retry after in milliseconds}. The hash expires two windows
-// after its last counted hit, when neither of its buckets weighs any more.
+// after its last counted hit, when neither of its buckets weighs any more,
+// and never sooner than 10 s: the expiry runs on Redis's own clock, while
+// the buckets are reckoned by ARGV's, which decides alone whether a bucket
+// is stale; a window of milliseconds would otherwise lose its hash to a
+// scheduling pause between two hits.
 //
 // Numbers are Lua doubles; checkRate keeps every product below 2^53, where
 // they are exact integers, so the two implementations agree to the unit.
@@ -39,7 +43,7 @@ local capacity = limit * w
 if used + w <= capacity then
   c = c + 1
   redis.call('HSET', KEYS[1], 'w', w, 'b', b, 'c', c, 'p', p)
-  redis.call('PEXPIRE', KEYS[1], 2 * w)
+  redis.call('PEXPIRE', KEYS[1], math.max(2 * w, 10000))
   return {1, math.floor((capacity - used - w) / w), 0}
 end
 local t = -1

@@ -40,19 +40,21 @@ var markUsedTests = []hotStateTest{
 		}
 	}},
 	{"ExpiresAfterTTL", func(t *testing.T, h HotStateHarness) {
-		mustMark(t, h.State, "link", 100*time.Millisecond, true)
-		mustMark(t, h.State, "link", 100*time.Millisecond, false)
-		h.Advance(100 * time.Millisecond)
-		eventually(t, "marker expired", func() bool { return mark(t, h.State, "link", 100*time.Millisecond) })
+		// Long enough that the second call comes before the expiry even
+		// on a loaded machine (Redis expires by real time).
+		mustMark(t, h.State, "link", 500*time.Millisecond, true)
+		mustMark(t, h.State, "link", 500*time.Millisecond, false)
+		h.Advance(500 * time.Millisecond)
+		eventually(t, "marker expired", func() bool { return mark(t, h.State, "link", 500*time.Millisecond) })
 	}},
 	{"RepeatDoesNotExtend", func(t *testing.T, h HotStateHarness) {
-		mustMark(t, h.State, "link", 200*time.Millisecond, true)
-		h.Advance(120 * time.Millisecond)
-		mustMark(t, h.State, "link", 200*time.Millisecond, false)
-		// 240ms after the first call: the marker is gone, unless the
-		// second call extended it to 320ms.
-		h.Advance(120 * time.Millisecond)
-		eventually(t, "marker expired", func() bool { return mark(t, h.State, "link", 200*time.Millisecond) })
+		mustMark(t, h.State, "link", time.Second, true)
+		h.Advance(600 * time.Millisecond)
+		mustMark(t, h.State, "link", time.Second, false)
+		// 1.2 s after the first call: the marker is gone, unless the
+		// second call extended it to 1.6 s.
+		h.Advance(600 * time.Millisecond)
+		eventually(t, "marker expired", func() bool { return mark(t, h.State, "link", time.Second) })
 	}},
 }
 
@@ -91,9 +93,9 @@ var valueTests = []hotStateTest{
 		wantValue(t, peer, "shared", "v")
 	}},
 	{"ExpiresAfterTTL", func(t *testing.T, h HotStateHarness) {
-		mustPut(t, h.State, "short", "v", 100*time.Millisecond)
+		mustPut(t, h.State, "short", "v", 500*time.Millisecond)
 		wantValue(t, h.State, "short", "v")
-		h.Advance(100 * time.Millisecond)
+		h.Advance(500 * time.Millisecond)
 		eventually(t, "value expired", func() bool { return notFound(t, h.State, "short") })
 		if _, err := h.State.Take(ctxFor(t), "short"); !errors.Is(err, storage.ErrNotFound) {
 			t.Fatalf("Take after expiry: err = %v, want ErrNotFound", err)

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"sync"
 	"time"
+
+	"gorm.io/gorm"
 )
 
 // Group commit of OAuth 2.0 rows written outside any transaction.
@@ -33,19 +35,29 @@ const groupCommitMax = 64
 // needs its own bound.
 const groupCommitTimeout = 30 * time.Second
 
-// pendingInsert is one caller's row and where its result goes. done is
-// buffered: a caller that gave up never blocks the flusher.
+// pendingInsert is one caller's row, or its transaction's work (job), and
+// where its result goes. done is buffered: a caller that gave up never
+// blocks the flusher.
 type pendingInsert struct {
 	ctx  context.Context
 	row  oauth2Session
+	job  txJob // when set, row is unused
 	done chan error
 }
+
+// txJob is a transaction's deferred work run inside a batch's transaction
+// (SQLite: oauth2_redeem.go). own is the job's own failure, after which it
+// changed nothing (a code already used); err fails the whole batch.
+type txJob func(ctx context.Context, db *gorm.DB) (own, err error)
 
 // groupCommit queues rows for its flushers, which run from its creation
 // until close.
 type groupCommit struct {
-	write    func(ctx context.Context, rows []oauth2Session) error
-	flushers int
+	write func(ctx context.Context, rows []oauth2Session) error
+	// writeJobs writes rows and runs jobs in one transaction, and returns
+	// each row's and each job's own error, or err for all of them.
+	writeJobs func(ctx context.Context, rows []oauth2Session, jobs []txJob) (rowErrs, jobErrs []error, err error)
+	flushers  int
 
 	in   chan *pendingInsert
 	quit chan struct{}
@@ -61,16 +73,18 @@ type groupCommit struct {
 // how many batches may be in flight at once: one on SQLite, whose single
 // connection serialises writes anyway; more on PostgreSQL, where a batch
 // waiting on its WAL flush need not hold up the next.
-func newGroupCommit(flushers int, write func(ctx context.Context, rows []oauth2Session) error) *groupCommit {
+func newGroupCommit(flushers int, write func(ctx context.Context, rows []oauth2Session) error,
+	writeJobs func(ctx context.Context, rows []oauth2Session, jobs []txJob) (rowErrs, jobErrs []error, err error)) *groupCommit {
 	if flushers < 1 {
 		flushers = 1
 	}
 	g := &groupCommit{
-		write:    write,
-		flushers: flushers,
-		in:       make(chan *pendingInsert, groupCommitMax*flushers),
-		quit:     make(chan struct{}),
-		stopped:  make(chan struct{}),
+		write:     write,
+		writeJobs: writeJobs,
+		flushers:  flushers,
+		in:        make(chan *pendingInsert, groupCommitMax*flushers),
+		quit:      make(chan struct{}),
+		stopped:   make(chan struct{}),
 	}
 	for range flushers {
 		g.wg.Add(1)
@@ -84,7 +98,19 @@ func newGroupCommit(flushers int, write func(ctx context.Context, rows []oauth2S
 // error; the row may still be written, which is harmless: nobody holds the
 // token it stands for, and garbage collection removes it at expires_at.
 func (g *groupCommit) insert(ctx context.Context, row oauth2Session) error {
-	p := &pendingInsert{ctx: ctx, row: row, done: make(chan error, 1)}
+	return g.submit(&pendingInsert{ctx: ctx, row: row, done: make(chan error, 1)})
+}
+
+// run runs job in a transaction with whatever other rows and jobs are
+// queued, and returns once it is committed, with the job's own error or
+// the batch's. As with insert, a caller whose ctx ends first gets ctx's
+// error while the job may still be committed.
+func (g *groupCommit) run(ctx context.Context, job txJob) error {
+	return g.submit(&pendingInsert{ctx: ctx, job: job, done: make(chan error, 1)})
+}
+
+func (g *groupCommit) submit(p *pendingInsert) error {
+	ctx := p.ctx
 	select {
 	case g.in <- p:
 	case <-ctx.Done():
@@ -133,18 +159,56 @@ func (g *groupCommit) flush() {
 		}
 		// A caller that already gave up does not get its row written.
 		live := batch[:0]
+		jobs := false
 		for _, p := range batch {
 			if p.ctx.Err() != nil {
 				p.done <- p.ctx.Err()
 				continue
 			}
 			live = append(live, p)
-			rows = append(rows, p.row)
+			jobs = jobs || p.job != nil
 		}
 		if len(live) == 0 {
 			continue
 		}
+		if jobs {
+			g.commitJobs(live)
+			continue
+		}
+		for _, p := range live {
+			rows = append(rows, p.row)
+		}
 		g.commit(live, rows)
+	}
+}
+
+// commitJobs writes a batch that holds jobs: the rows and the jobs in one
+// transaction, each caller answered with its own error, or all with the
+// transaction's.
+func (g *groupCommit) commitJobs(batch []*pendingInsert) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(batch[0].ctx), groupCommitTimeout)
+	defer cancel()
+	var rows []oauth2Session
+	var jobs []txJob
+	for _, p := range batch {
+		if p.job != nil {
+			jobs = append(jobs, p.job)
+		} else {
+			rows = append(rows, p.row)
+		}
+	}
+	rowErrs, jobErrs, err := g.writeJobs(ctx, rows, jobs)
+	for _, p := range batch {
+		switch {
+		case err != nil:
+			p.done <- err
+		case p.job != nil:
+			p.done <- jobErrs[0]
+			jobErrs = jobErrs[1:]
+		default:
+			p.done <- rowErrs[0]
+			rowErrs = rowErrs[1:]
+		}
 	}
 }
 

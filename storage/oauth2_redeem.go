@@ -2,7 +2,11 @@ package storage
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"strings"
+
+	"gorm.io/gorm"
 )
 
 // A code redeemed in one statement.
@@ -26,9 +30,17 @@ import (
 // instead of from InvalidateAuthorizeCodeSession; fosite treats both alike
 // (a server error that issues nothing).
 //
-// SQLite has no data-modifying WITH, and its statements cost no round trip:
-// there the commit begins the transaction and sends the UPDATE, the INSERT
-// and the COMMIT as before.
+// SQLite has no data-modifying WITH, and its statements cost no round
+// trip; what costs there is the commit itself, a WAL append of every page
+// the transaction changed (the table's and each of its five indexes'),
+// made through the one connection every write waits for. So on SQLite the
+// deferred work goes to the group commit (groupcommit.go) as a job, and
+// its one flusher runs the jobs and rows of every request queued at that
+// moment in one transaction (writeOAuth2Jobs): under load one commit
+// serves many token requests and authorization responses, and their rows,
+// whose request IDs are time-ordered, share index pages. A job whose code
+// was already used changes nothing and fails alone; any other failure
+// fails the whole batch, which commits nothing.
 
 // deferInvalidation records the invalidation of the code with row key key
 // in ctx's transaction, when it has not begun (and has no invalidation
@@ -43,15 +55,26 @@ func (s *Store) deferInvalidation(ctx context.Context, key string) bool {
 }
 
 // commitDeferred commits a transaction that never began: its waiting rows
-// and invalidation, if any, in one statement. It reports false, having
-// done nothing, when that takes a transaction after all (a code's
-// invalidation on SQLite, or rows gorm renders in an unexpected shape):
-// the caller then begins one.
+// and invalidation or rotation, if any, in one statement on PostgreSQL,
+// in the group commit's transaction on SQLite. It reports false, having
+// done nothing, when that takes a transaction of its own after all (rows
+// gorm renders in an unexpected shape): the caller then begins one.
 func (s *Store) commitDeferred(ctx context.Context, t *openTx) (bool, error) {
 	b := txInsertsOf(ctx)
 	var rows []oauth2Session
 	if b != nil {
 		rows = b.rows
+	}
+	if s.dialect == SQLite && (t.invalidate != "" || t.rotate != nil) {
+		job := s.redeemJob(t.invalidate, rows)
+		if r := t.rotate; r != nil {
+			job = s.rotateJob(r, rows)
+		}
+		if b != nil {
+			b.rows = nil
+		}
+		t.invalidate, t.rotate, t.done = "", nil, true
+		return true, s.inserts.run(ctx, job)
 	}
 	if r := t.rotate; r != nil {
 		ok, err := s.commitRotation(ctx, r, rows)
@@ -68,9 +91,6 @@ func (s *Store) commitDeferred(ctx context.Context, t *openTx) (bool, error) {
 	var q string
 	var vars []any
 	if key != "" {
-		if s.dialect != Postgres {
-			return false, nil
-		}
 		var ok bool
 		if q, vars, ok = redeemStatement(key, rows); !ok {
 			return false, nil
@@ -131,4 +151,102 @@ func redeemStatement(key string, rows []oauth2Session) (q string, vars []any, ok
 	}
 	b.WriteString(` SELECT count(*) FROM used`)
 	return b.String(), append([]any{key}, vals...), true
+}
+
+// redeemJob is the redemption of the code with row key key and the
+// insert of rows, as a job of the group commit's transaction (SQLite).
+func (s *Store) redeemJob(key string, rows []oauth2Session) txJob {
+	return func(ctx context.Context, db *gorm.DB) (error, error) {
+		res := db.Model(&oauth2Session{}).
+			Where("kind = ? AND signature = ? AND active = ?", string(kindCode), key, true).
+			Update("active", false)
+		if res.Error != nil {
+			return nil, oauth2Error("invalidate authorization code", res.Error)
+		}
+		if res.RowsAffected != 1 {
+			return s.codeNotRedeemable(db, key), nil
+		}
+		return nil, s.insertJobRows(ctx, db, rows)
+	}
+}
+
+// rotateJob is the rotation r and the insert of rows, as a job of the
+// group commit's transaction (SQLite).
+func (s *Store) rotateJob(r *deferredRotation, rows []oauth2Session) txJob {
+	return func(ctx context.Context, db *gorm.DB) (error, error) {
+		if err := s.rotateRefresh(r.ctx, db, r.key, r.requestID); err != nil {
+			if errors.Is(err, ErrNotFound) || errors.Is(err, ErrConflict) {
+				return err, nil // nothing rotated
+			}
+			return nil, err
+		}
+		return nil, s.insertJobRows(ctx, db, rows)
+	}
+}
+
+// insertJobRows writes a job's rows. They are of the grant whose code or
+// token the job just changed, in the same transaction: of a client that
+// exists, with fresh random keys, so no row of theirs can be refused for
+// its own fault, and a failure is the batch's.
+func (s *Store) insertJobRows(ctx context.Context, db *gorm.DB, rows []oauth2Session) error {
+	if len(rows) == 0 {
+		return nil
+	}
+	if err := s.execOAuth2Insert(ctx, db.Statement.ConnPool, rows); err != nil {
+		return oauth2Error("create OAuth 2.0 rows", err)
+	}
+	return nil
+}
+
+// writeOAuth2Jobs is the group commit's write of a batch holding jobs
+// (SQLite): one transaction that inserts the rows, each retried alone if
+// their INSERT is refused for a row's fault, as groupCommit.commit does,
+// then runs each job.
+func (s *Store) writeOAuth2Jobs(ctx context.Context, rows []oauth2Session, jobs []txJob) (rowErrs, jobErrs []error, err error) {
+	ctx = context.WithoutCancel(ctx) // as insertOAuth2Rows, for SQLite
+	s.stats.add(StatementBegin)
+	tx := s.gdb.WithContext(ctx).Begin()
+	if tx.Error != nil {
+		return nil, nil, fmt.Errorf("storage: begin: %w", mapError(tx.Error))
+	}
+	committed := false
+	defer func() {
+		if !committed {
+			if tx.Rollback().Error == nil {
+				s.stats.add(StatementRollback)
+			}
+		}
+	}()
+	rowErrs = make([]error, len(rows))
+	if len(rows) > 0 {
+		// A statement refused by a constraint changes nothing, and the
+		// transaction goes on (SQLite's ABORT).
+		if err := s.execOAuth2Insert(ctx, tx.Statement.ConnPool, rows); err != nil {
+			if !rowError(err) {
+				return nil, nil, err
+			}
+			for i := range rows {
+				if len(rows) == 1 {
+					rowErrs[i] = err
+					break
+				}
+				if rowErrs[i] = s.execOAuth2Insert(ctx, tx.Statement.ConnPool, rows[i:i+1]); rowErrs[i] != nil && !rowError(rowErrs[i]) {
+					return nil, nil, rowErrs[i]
+				}
+			}
+		}
+	}
+	jobErrs = make([]error, len(jobs))
+	for i, job := range jobs {
+		var err error
+		if jobErrs[i], err = job(ctx, tx); err != nil {
+			return nil, nil, err
+		}
+	}
+	s.stats.add(StatementCommit)
+	committed = true
+	if err := tx.Commit().Error; err != nil {
+		return nil, nil, fmt.Errorf("storage: commit: %w", mapError(err))
+	}
+	return rowErrs, jobErrs, nil
 }

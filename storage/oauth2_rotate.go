@@ -22,8 +22,8 @@ import (
 // finds the token inactive and stores nothing; its error (ErrConflict with
 // fosite.ErrSerializationFailure) now comes from the commit, which fosite
 // answers exactly as it answers the rotation's (a "retry" invalid_request).
-// SQLite, without a data-modifying WITH and without round trips, rotates at
-// once.
+// On SQLite, without a data-modifying WITH, the rotation is a job of the
+// group commit's transaction instead (oauth2_redeem.go).
 
 // deferredRotation is a refresh token's rotation waiting for the commit.
 type deferredRotation struct {
@@ -32,11 +32,12 @@ type deferredRotation struct {
 }
 
 // deferRotation records the rotation of the refresh token with row key key
-// in ctx's transaction, on PostgreSQL, when the transaction has not begun
-// and holds no other deferred work, and reports whether it did.
+// in ctx's transaction, when the transaction has not begun and holds no
+// other deferred work, and reports whether it did. On SQLite the commit
+// hands it to the group commit (oauth2_redeem.go).
 func (s *Store) deferRotation(ctx context.Context, key, requestID string) bool {
 	t := txOf(ctx)
-	if s.dialect != Postgres || t == nil || t.db != nil || t.done || t.invalidate != "" || t.rotate != nil {
+	if t == nil || t.db != nil || t.done || t.invalidate != "" || t.rotate != nil {
 		return false
 	}
 	t.rotate = &deferredRotation{key: key, requestID: requestID, ctx: ctx}

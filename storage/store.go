@@ -150,7 +150,7 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 		s.readers = newReaderPool(sqlDB, db.DSN)
 		s.rdb = readerOf(gdb, s.readers)
 	}
-	s.inserts = newGroupCommit(db.Dialect.groupCommitFlushers(), s.insertOAuth2Rows)
+	s.inserts = newGroupCommit(db.Dialect.groupCommitFlushers(), s.insertOAuth2Rows, s.writeOAuth2Jobs)
 	return s, nil
 }
 

@@ -2,6 +2,7 @@ package storagetest
 
 import (
 	"errors"
+	"sync"
 	"testing"
 
 	"github.com/ory/fosite"
@@ -83,10 +84,9 @@ func testOAuth2Batching(t *testing.T, b Backend) {
 		}
 	})
 
-	// A rotation that fails ends its transaction: on PostgreSQL, where it
-	// waits for the first statement that needs the transaction, that
-	// statement fails and so does the commit, and nothing written in the
-	// transaction is kept; on SQLite it fails at once.
+	// A rotation that fails ends its transaction: it waits for the first
+	// statement that needs the transaction, that statement fails and so
+	// does the commit, and nothing written in the transaction is kept.
 	t.Run("AFailedRotationCommitsNothing", func(t *testing.T) {
 		f := newOAuth2Fixture(t, b)
 		req := f.request("alice")
@@ -96,12 +96,6 @@ func testOAuth2Batching(t *testing.T, b Backend) {
 		}
 		defer func() { _ = f.store.Rollback(ctx) }()
 		rotErr := f.store.RotateRefreshToken(ctx, req.ID, sig()) // no such token
-		if f.store.Dialect() != storage.Postgres {
-			if !errors.Is(rotErr, fosite.ErrNotFound) {
-				t.Fatalf("rotate an unknown token: %v, want ErrNotFound", rotErr)
-			}
-			return
-		}
 		if rotErr != nil {
 			t.Fatalf("the rotation waits for the transaction: %v", rotErr)
 		}
@@ -114,6 +108,100 @@ func testOAuth2Batching(t *testing.T, b Backend) {
 		}
 		if err := f.store.Commit(ctx); err == nil {
 			t.Fatal("committed a transaction whose rotation failed")
+		}
+		if _, err := f.store.GetAccessTokenSession(f.ctx, at, openid.NewDefaultSession()); !errors.Is(err, fosite.ErrNotFound) {
+			t.Fatalf("a token of the failed transaction: %v, want ErrNotFound", err)
+		}
+	})
+
+	// Codes redeemed at once, each by two racing transactions: their work
+	// waits for the commit, where on SQLite one transaction of the group
+	// commit may carry several of them. Each code is redeemed exactly
+	// once, and each transaction gets its own answer: the winner's token
+	// is stored, the loser's is not and it hears that its code was used.
+	t.Run("ConcurrentRedemptionsAnswerEachTheirOwn", func(t *testing.T) {
+		f := newOAuth2Fixture(t, b)
+		const codes = 6
+		type try struct {
+			code, access string
+			req          fosite.Requester
+			err          error
+		}
+		tries := make([]try, 2*codes)
+		for i := range codes {
+			req, code := f.request("alice"), sig()
+			if err := f.store.CreateAuthorizeCodeSession(f.ctx, code, req); err != nil {
+				t.Fatal(err)
+			}
+			tries[2*i] = try{code: code, access: sig(), req: req}
+			tries[2*i+1] = try{code: code, access: sig(), req: req}
+		}
+		var wg sync.WaitGroup
+		for i := range tries {
+			wg.Go(func() {
+				tr := &tries[i]
+				ctx, err := f.store.BeginTX(f.ctx)
+				if err != nil {
+					tr.err = err
+					return
+				}
+				defer func() { _ = f.store.Rollback(ctx) }()
+				if tr.err = f.store.InvalidateAuthorizeCodeSession(ctx, tr.code); tr.err != nil {
+					return
+				}
+				if tr.err = f.store.CreateAccessTokenSession(ctx, tr.access, tr.req); tr.err != nil {
+					return
+				}
+				tr.err = f.store.Commit(ctx)
+			})
+		}
+		wg.Wait()
+		for i := 0; i < len(tries); i += 2 {
+			pair := tries[i : i+2]
+			won := 0
+			for _, tr := range pair {
+				_, gerr := f.store.GetAccessTokenSession(f.ctx, tr.access, openid.NewDefaultSession())
+				switch {
+				case tr.err == nil:
+					won++
+					if gerr != nil {
+						t.Errorf("code %d: the winner's access token: %v", i/2, gerr)
+					}
+				case errors.Is(tr.err, fosite.ErrInvalidatedAuthorizeCode):
+					if !errors.Is(gerr, fosite.ErrNotFound) {
+						t.Errorf("code %d: the loser's access token: %v, want ErrNotFound", i/2, gerr)
+					}
+				default:
+					t.Errorf("code %d: a redemption failed with %v", i/2, tr.err)
+				}
+			}
+			if won != 1 {
+				t.Errorf("code %d was redeemed %d times, want once", i/2, won)
+			}
+		}
+	})
+
+	// The same rotation with nothing read before the commit: the commit
+	// runs it (on PostgreSQL in one statement with the rows, on SQLite in
+	// the group commit's transaction), fails with its error, and writes
+	// none of the transaction's rows.
+	t.Run("AFailedRotationAtTheCommitWritesNothing", func(t *testing.T) {
+		f := newOAuth2Fixture(t, b)
+		req := f.request("alice")
+		ctx, err := f.store.BeginTX(f.ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer func() { _ = f.store.Rollback(ctx) }()
+		if err := f.store.RotateRefreshToken(ctx, req.ID, sig()); err != nil { // no such token
+			t.Fatalf("the rotation waits for the commit: %v", err)
+		}
+		at := sig()
+		if err := f.store.CreateAccessTokenSession(ctx, at, req); err != nil {
+			t.Fatal(err)
+		}
+		if err := f.store.Commit(ctx); !errors.Is(err, fosite.ErrNotFound) {
+			t.Fatalf("commit of a transaction whose rotation failed: %v, want ErrNotFound", err)
 		}
 		if _, err := f.store.GetAccessTokenSession(f.ctx, at, openid.NewDefaultSession()); !errors.Is(err, fosite.ErrNotFound) {
 			t.Fatalf("a token of the failed transaction: %v, want ErrNotFound", err)

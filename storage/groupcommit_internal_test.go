@@ -1,0 +1,104 @@
+package storage
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"testing"
+	"time"
+
+	"gorm.io/gorm"
+)
+
+// What queues while a batch is written goes out together in the next: the
+// rows and jobs of many callers in one transaction (writeJobs), each
+// caller answered with its own result, or all with the transaction's
+// failure.
+func TestGroupCommitBatchesJobsWithRows(t *testing.T) {
+	release := make(chan struct{})
+	started := make(chan struct{})
+	var mu sync.Mutex
+	var calls [][2]int // rows, jobs of each writeJobs call
+	failAll := false
+	write := func(ctx context.Context, rows []oauth2Session) error {
+		close(started)
+		<-release
+		return nil
+	}
+	own := errors.New("the job's own failure")
+	batchErr := errors.New("the transaction's failure")
+	writeJobs := func(ctx context.Context, rows []oauth2Session, jobs []txJob) ([]error, []error, error) {
+		mu.Lock()
+		calls = append(calls, [2]int{len(rows), len(jobs)})
+		fail := failAll
+		mu.Unlock()
+		if fail {
+			return nil, nil, batchErr
+		}
+		rowErrs := make([]error, len(rows))
+		jobErrs := make([]error, len(jobs))
+		for i, j := range jobs {
+			jobErrs[i], _ = j(ctx, nil)
+		}
+		return rowErrs, jobErrs, nil
+	}
+	g := newGroupCommit(1, write, writeJobs)
+	t.Cleanup(g.close)
+	ctx := t.Context()
+
+	// The flusher is busy with a first row.
+	go func() { _ = g.insert(ctx, oauth2Session{Signature: "first"}) }()
+	<-started
+
+	type answer struct {
+		i   int
+		err error
+	}
+	answers := make(chan answer, 5)
+	for i := range 5 {
+		go func() {
+			var err error
+			switch i {
+			case 0, 1:
+				err = g.insert(ctx, oauth2Session{Signature: "row"})
+			case 2:
+				err = g.run(ctx, func(context.Context, *gorm.DB) (error, error) { return own, nil })
+			default:
+				err = g.run(ctx, func(context.Context, *gorm.DB) (error, error) { return nil, nil })
+			}
+			answers <- answer{i, err}
+		}()
+	}
+	waitQueued(t, g, 5)
+	close(release)
+	for range 5 {
+		a := <-answers
+		if a.i == 2 && !errors.Is(a.err, own) {
+			t.Errorf("the failing job: %v, want its own error", a.err)
+		} else if a.i != 2 && a.err != nil {
+			t.Errorf("caller %d: %v", a.i, a.err)
+		}
+	}
+	mu.Lock()
+	if len(calls) != 1 || calls[0] != [2]int{2, 3} {
+		t.Fatalf("writeJobs calls (rows, jobs): %v, want one of 2 rows and 3 jobs", calls)
+	}
+	failAll = true
+	mu.Unlock()
+
+	if err := g.run(ctx, func(context.Context, *gorm.DB) (error, error) { return nil, nil }); !errors.Is(err, batchErr) {
+		t.Fatalf("a job of a failed transaction: %v, want the transaction's error", err)
+	}
+}
+
+// waitQueued waits until n items wait in g's queue.
+func waitQueued(t *testing.T, g *groupCommit, n int) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for len(g.in) < n {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d of %d callers queued after 5 s", len(g.in), n)
+		}
+		time.Sleep(time.Millisecond)
+	}
+}

@@ -129,6 +129,13 @@ func sqliteDSN(path string) string {
 	// The store's own connection checkpoints, off the request path
 	// (checkpoint.go).
 	q.Add("_pragma", "wal_autocheckpoint(0)")
+	// Statement journals in memory: a statement inside a transaction of
+	// several (the group commit's, oauth2_redeem.go) keeps the pages it
+	// changes so that it can be undone alone, and past 64 KiB SQLite
+	// spilled them to a temporary file it created, wrote and unlinked for
+	// the statement (https://sqlite.org/tempfiles.html#stmtjrnl). They
+	// last one statement.
+	q.Add("_pragma", "temp_store(2)")
 	q.Set("_txlock", "immediate")
 	q.Set("_time_format", "sqlite")
 	return "file:" + path + "?" + q.Encode()

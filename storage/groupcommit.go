@@ -39,10 +39,13 @@ const groupCommitTimeout = 30 * time.Second
 // where its result goes. done is buffered: a caller that gave up never
 // blocks the flusher.
 type pendingInsert struct {
-	ctx  context.Context
-	row  oauth2Session
-	job  txJob // when set, row is unused
-	done chan error
+	ctx context.Context
+	row oauth2Session
+	job txJob // when set, row is unused
+	// group, with job, is the rows job inserts, all or none: alone in its
+	// batch, they are written without a transaction of their own.
+	group []oauth2Session
+	done  chan error
 }
 
 // txJob is a transaction's deferred work run inside a batch's transaction
@@ -107,6 +110,12 @@ func (g *groupCommit) insert(ctx context.Context, row oauth2Session) error {
 // error while the job may still be committed.
 func (g *groupCommit) run(ctx context.Context, job txJob) error {
 	return g.submit(&pendingInsert{ctx: ctx, job: job, done: make(chan error, 1)})
+}
+
+// insertAll writes rows, all or none, with whatever else is queued (job
+// is their insert as a job of a transaction shared with other work).
+func (g *groupCommit) insertAll(ctx context.Context, rows []oauth2Session, job txJob) error {
+	return g.submit(&pendingInsert{ctx: ctx, job: job, group: rows, done: make(chan error, 1)})
 }
 
 func (g *groupCommit) submit(p *pendingInsert) error {
@@ -188,6 +197,11 @@ func (g *groupCommit) flush() {
 func (g *groupCommit) commitJobs(batch []*pendingInsert) {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(batch[0].ctx), groupCommitTimeout)
 	defer cancel()
+	if len(batch) == 1 && batch[0].group != nil {
+		// One statement is its own transaction.
+		batch[0].done <- g.write(ctx, batch[0].group)
+		return
+	}
 	var rows []oauth2Session
 	var jobs []txJob
 	for _, p := range batch {

@@ -20,9 +20,16 @@ func TestGroupCommitBatchesJobsWithRows(t *testing.T) {
 	var mu sync.Mutex
 	var calls [][2]int // rows, jobs of each writeJobs call
 	failAll := false
+	var alone [][]oauth2Session // what write got after the first batch
 	write := func(ctx context.Context, rows []oauth2Session) error {
-		close(started)
-		<-release
+		if rows[0].Signature == "first" {
+			close(started)
+			<-release
+			return nil
+		}
+		mu.Lock()
+		alone = append(alone, rows)
+		mu.Unlock()
 		return nil
 	}
 	own := errors.New("the job's own failure")
@@ -54,13 +61,17 @@ func TestGroupCommitBatchesJobsWithRows(t *testing.T) {
 		i   int
 		err error
 	}
-	answers := make(chan answer, 5)
-	for i := range 5 {
+	answers := make(chan answer, 6)
+	group := []oauth2Session{{Signature: "code"}, {Signature: "pkce"}}
+	groupJob := func(context.Context, *gorm.DB) (error, error) { return nil, nil }
+	for i := range 6 {
 		go func() {
 			var err error
 			switch i {
 			case 0, 1:
 				err = g.insert(ctx, oauth2Session{Signature: "row"})
+			case 5:
+				err = g.insertAll(ctx, group, groupJob)
 			case 2:
 				err = g.run(ctx, func(context.Context, *gorm.DB) (error, error) { return own, nil })
 			default:
@@ -69,9 +80,9 @@ func TestGroupCommitBatchesJobsWithRows(t *testing.T) {
 			answers <- answer{i, err}
 		}()
 	}
-	waitQueued(t, g, 5)
+	waitQueued(t, g, 6)
 	close(release)
-	for range 5 {
+	for range 6 {
 		a := <-answers
 		if a.i == 2 && !errors.Is(a.err, own) {
 			t.Errorf("the failing job: %v, want its own error", a.err)
@@ -80,8 +91,19 @@ func TestGroupCommitBatchesJobsWithRows(t *testing.T) {
 		}
 	}
 	mu.Lock()
-	if len(calls) != 1 || calls[0] != [2]int{2, 3} {
-		t.Fatalf("writeJobs calls (rows, jobs): %v, want one of 2 rows and 3 jobs", calls)
+	if len(calls) != 1 || calls[0] != [2]int{2, 4} || len(alone) != 0 {
+		t.Fatalf("writeJobs calls (rows, jobs): %v, want one of 2 rows and 4 jobs (and no other write: %v)", calls, alone)
+	}
+	mu.Unlock()
+
+	// Rows to insert all or none, alone in their batch, are one INSERT
+	// without a transaction of their own.
+	if err := g.insertAll(ctx, group, groupJob); err != nil {
+		t.Fatal(err)
+	}
+	mu.Lock()
+	if len(calls) != 1 || len(alone) != 1 || len(alone[0]) != 2 {
+		t.Fatalf("a lone group: writeJobs calls %v, writes %v; want one write of its 2 rows", calls, alone)
 	}
 	failAll = true
 	mu.Unlock()

@@ -35,6 +35,13 @@ func (s *Store) BatchOAuth2Inserts(ctx context.Context, fn func(ctx context.Cont
 	if len(b.rows) == 0 {
 		return nil
 	}
+	if s.dialect == SQLite && !inTx(ctx) {
+		// With other requests' work, in one commit (oauth2_redeem.go).
+		if err := s.inserts.insertAll(ctx, b.rows, s.insertJob(b.rows)); err != nil {
+			return oauth2Error("create authorization response rows", err)
+		}
+		return nil
+	}
 	db := s.db(ctx)
 	if db.Error != nil {
 		return oauth2Error("create authorization response rows", db.Error)

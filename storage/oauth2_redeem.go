@@ -184,6 +184,21 @@ func (s *Store) rotateJob(r *deferredRotation, rows []oauth2Session) txJob {
 	}
 }
 
+// insertJob is the insert of rows, all or none, as a job of the group
+// commit's transaction (SQLite): an authorization response's code, PKCE
+// and OpenID Connect rows. Refused for the rows' own fault (their client
+// deleted a moment ago), the statement changes nothing and the job fails
+// alone.
+func (s *Store) insertJob(rows []oauth2Session) txJob {
+	return func(ctx context.Context, db *gorm.DB) (error, error) {
+		err := s.execOAuth2Insert(ctx, db.Statement.ConnPool, rows)
+		if err != nil && rowError(err) {
+			return err, nil
+		}
+		return nil, err
+	}
+}
+
 // insertJobRows writes a job's rows. They are of the grant whose code or
 // token the job just changed, in the same transaction: of a client that
 // exists, with fresh random keys, so no row of theirs can be refused for

@@ -213,7 +213,7 @@ func New(opts Options, d Deps) (*Provider, error) {
 	skipUnhandled(cfg.TokenEndpointHandlers)
 	// Stateless client_credentials JWTs are introspected and revoked by
 	// their claims (statelessjwt.go); every other token by its row.
-	sj := &statelessJWT{verifier: jwtAccess.Signer.(*jwsSigner), clients: p.clients, hot: d.Hot, issuer: opts.Issuer, now: opts.Now}
+	sj := &statelessJWT{verifier: jwtAccess.Signer.(*jwsSigner), clients: p.clients, store: d.Store, issuer: opts.Issuer}
 	for i, h := range cfg.TokenIntrospectionHandlers {
 		cfg.TokenIntrospectionHandlers[i] = &introspector{statelessJWT: sj, next: h}
 	}

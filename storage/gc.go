@@ -53,6 +53,12 @@ func gcTargets() []gcTarget {
 			where: "expires_at < @t",
 		},
 		{
+			name:  "revoked_access_tokens",
+			table: "revoked_access_tokens",
+			key:   "jti",
+			where: "expires_at < @t",
+		},
+		{
 			name:  "consent_grants",
 			table: "consent_grants",
 			key:   "user_id, client_id",

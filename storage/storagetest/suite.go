@@ -106,6 +106,7 @@ func Run(t *testing.T, b Backend) {
 		{"EmailTokens", testEmailTokens},
 		{"KnownBrowsers", testKnownBrowsers},
 		{"RevokeUserOAuth2Tokens", testRevokeUserOAuth2Tokens},
+		{"RevokedTokenIDs", testRevokedTokenIDs},
 		{"TOTP", testTOTP},
 		{"BackupCodes", testBackupCodes},
 		{"MailOutbox", testMailOutbox},

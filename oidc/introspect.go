@@ -1,6 +1,7 @@
 package oidc
 
 import (
+	"errors"
 	"net/http"
 	"strings"
 
@@ -109,6 +110,14 @@ func (p *Provider) revoke(c echo.Context) error {
 	err := p.oauth.NewRevocationRequest(ctx, r)
 	if err != nil && countsAsGuess(err) {
 		p.failed(ctx, c.RealIP())
+	}
+	if errors.Is(err, fosite.ErrTemporarilyUnavailable) {
+		// The token may still be active (the database did not answer):
+		// RFC 7009 §2.2.1's 503, so that the client tries again, where
+		// fosite's WriteRevocationResponse would answer 200.
+		p.opts.Logger.ErrorContext(ctx, "token revocation failed", "err", err)
+		return c.JSON(http.StatusServiceUnavailable, map[string]string{"error": "temporarily_unavailable",
+			"error_description": "The token could not be revoked now. Try again later."})
 	}
 	p.oauth.WriteRevocationResponse(ctx, w, err)
 	return nil

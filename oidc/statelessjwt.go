@@ -50,6 +50,11 @@ import (
 // claimGrantType names the grant a stateless access token was issued by.
 const claimGrantType = "gty"
 
+// clockLeeway is how far apart the clocks of the instance that issued a
+// stateless token and of the process that created its client may be, in
+// seconds.
+const clockLeeway = 5
+
 // stateless reports whether the access token of req is issued without a
 // row: a JWT that says it is of the client_credentials grant (token.go
 // marks it so).
@@ -121,7 +126,9 @@ func (v *statelessJWT) verify(ctx context.Context, token string) (statelessClaim
 	if err != nil {
 		return cl, nil, fosite.ErrTemporarilyUnavailable.WithWrap(err)
 	}
-	if cl.IssuedAt < client.CreatedAt.Unix() {
+	// A few seconds' leeway: the client may have been created by a
+	// process whose clock runs ahead of this one's.
+	if cl.IssuedAt+clockLeeway < client.CreatedAt.Unix() {
 		return cl, nil, fosite.ErrRequestUnauthorized.WithHint("The token predates its client.")
 	}
 	return cl, client, nil
@@ -199,8 +206,10 @@ type revoker struct {
 
 // RevokeToken implements fosite.RevocationHandler (RFC 7009 §2.1): a token
 // that does not verify, or has expired, is answered as revoked (§2.2: an
-// invalid token is a 200); another client's token is refused as fosite
-// refuses it for stored tokens (unauthorized_client).
+// invalid token is a 200); another client's token is left alone, as
+// fosite leaves a stored one (unauthorized_client, which it also answers
+// 200); a revocation that could not be recorded is temporarily_unavailable
+// (503, Provider.revoke).
 func (r *revoker) RevokeToken(ctx context.Context, token string, hint fosite.TokenType, client fosite.Client) error {
 	if _, ok := claimsOf(token); !ok {
 		return r.next.RevokeToken(ctx, token, hint, client)

@@ -134,7 +134,8 @@ func sqliteDSN(path string) string {
 	// changes so that it can be undone alone, and past 64 KiB SQLite
 	// spilled them to a temporary file it created, wrote and unlinked for
 	// the statement (https://sqlite.org/tempfiles.html#stmtjrnl). They
-	// last one statement.
+	// last one statement. Other temporary tables (sorts, index builds)
+	// are in memory too: Janua's statements sort a few rows at most.
 	q.Add("_pragma", "temp_store(2)")
 	q.Set("_txlock", "immediate")
 	q.Set("_time_format", "sqlite")

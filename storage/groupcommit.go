@@ -106,8 +106,11 @@ func (g *groupCommit) insert(ctx context.Context, row oauth2Session) error {
 
 // run runs job in a transaction with whatever other rows and jobs are
 // queued, and returns once it is committed, with the job's own error or
-// the batch's. As with insert, a caller whose ctx ends first gets ctx's
-// error while the job may still be committed.
+// the batch's. Unlike insert, once queued it waits for that answer even
+// if ctx ends first (the batch's statements have their own bound, and a
+// job skipped because its ctx ended is answered at once): a job may commit
+// a rotation whose after-commit work (the access token cache's
+// invalidations) must then run, and its caller must know.
 func (g *groupCommit) run(ctx context.Context, job txJob) error {
 	return g.submit(&pendingInsert{ctx: ctx, job: job, done: make(chan error, 1)})
 }
@@ -127,10 +130,14 @@ func (g *groupCommit) submit(p *pendingInsert) error {
 	case <-g.quit:
 		return errStoreClosed
 	}
+	ended := ctx.Done()
+	if p.job != nil {
+		ended = nil // see run
+	}
 	select {
 	case err := <-p.done:
 		return err
-	case <-ctx.Done():
+	case <-ended:
 		return ctx.Err()
 	case <-g.stopped:
 		select {

@@ -124,3 +124,53 @@ func waitQueued(t *testing.T, g *groupCommit, n int) {
 		time.Sleep(time.Millisecond)
 	}
 }
+
+// A job whose caller gives up while it runs still answers with its own
+// result: it may have committed (a rotation whose after-commit work must
+// run); a job whose caller gave up before its batch began is not run.
+func TestGroupCommitJobAnswersAfterItsCallerGaveUp(t *testing.T) {
+	write := func(context.Context, []oauth2Session) error { return nil }
+	writeJobs := func(ctx context.Context, rows []oauth2Session, jobs []txJob) ([]error, []error, error) {
+		jobErrs := make([]error, len(jobs))
+		for i, j := range jobs {
+			jobErrs[i], _ = j(ctx, nil)
+		}
+		return make([]error, len(rows)), jobErrs, nil
+	}
+	g := newGroupCommit(1, write, writeJobs)
+	t.Cleanup(g.close)
+	for range 20 {
+		ctx, cancel := context.WithCancel(t.Context())
+		ran := false
+		err := g.run(ctx, func(context.Context, *gorm.DB) (error, error) {
+			ran = true
+			cancel() // the client went away mid-batch
+			return nil, nil
+		})
+		if err != nil || !ran {
+			t.Fatalf("a job that committed, its caller gone: %v (ran %v), want its own nil", err, ran)
+		}
+	}
+	ctx, cancel := context.WithCancel(t.Context())
+	cancel()
+	err := g.run(ctx, func(context.Context, *gorm.DB) (error, error) {
+		t.Error("ran the job of a caller that had given up")
+		return nil, nil
+	})
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("a job whose caller gave up first: %v, want context.Canceled", err)
+	}
+}
+
+// A job's error is its own only when it changed nothing; any other fails
+// its batch.
+func TestJobOutcome(t *testing.T) {
+	used := unchanged{ErrConflict}
+	if own, batch := jobOutcome(used); own == nil || batch != nil || !errors.Is(own, ErrConflict) {
+		t.Fatalf("a code already used: own %v, batch %v", own, batch)
+	}
+	failed := errors.New("disk I/O error")
+	if own, batch := jobOutcome(failed); own != nil || batch != failed {
+		t.Fatalf("a failed statement: own %v, batch %v", own, batch)
+	}
+}

@@ -70,9 +70,9 @@ func (s *Store) codeNotRedeemable(db *gorm.DB, key string) error {
 		return oauth2Error("invalidate authorization code", err)
 	}
 	if n == 0 {
-		return oauth2Error(kindCode.noun(), ErrNotFound)
+		return unchanged{oauth2Error(kindCode.noun(), ErrNotFound)}
 	}
-	return fmt.Errorf("storage: authorization code: %w: %w", fosite.ErrInvalidatedAuthorizeCode, ErrConflict)
+	return unchanged{fmt.Errorf("storage: authorization code: %w: %w", fosite.ErrInvalidatedAuthorizeCode, ErrConflict)}
 }
 
 // CreateOpenIDConnectSession stores the OpenID Connect request of a code

@@ -164,7 +164,7 @@ func (s *Store) redeemJob(key string, rows []oauth2Session) txJob {
 			return nil, oauth2Error("invalidate authorization code", res.Error)
 		}
 		if res.RowsAffected != 1 {
-			return s.codeNotRedeemable(db, key), nil
+			return jobOutcome(s.codeNotRedeemable(db, key))
 		}
 		return nil, s.insertJobRows(ctx, db, rows)
 	}
@@ -175,13 +175,28 @@ func (s *Store) redeemJob(key string, rows []oauth2Session) txJob {
 func (s *Store) rotateJob(r *deferredRotation, rows []oauth2Session) txJob {
 	return func(ctx context.Context, db *gorm.DB) (error, error) {
 		if err := s.rotateRefresh(r.ctx, db, r.key, r.requestID); err != nil {
-			if errors.Is(err, ErrNotFound) || errors.Is(err, ErrConflict) {
-				return err, nil // nothing rotated
-			}
-			return nil, err
+			return jobOutcome(err)
 		}
 		return nil, s.insertJobRows(ctx, db, rows)
 	}
+}
+
+// unchanged is the error of a statement that found nothing to change (a
+// code already used, a refresh token already rotated, either unknown): it
+// wrote nothing.
+type unchanged struct{ error }
+
+func (u unchanged) Unwrap() error { return u.error }
+
+// jobOutcome sorts a job's error: the job's own when it changed nothing,
+// else the batch's (the database failed, and what the job changed already
+// cannot stay without the rest).
+func jobOutcome(err error) (own, batch error) {
+	var u unchanged
+	if errors.As(err, &u) {
+		return err, nil
+	}
+	return nil, err
 }
 
 // insertJob is the insert of rows, all or none, as a job of the group

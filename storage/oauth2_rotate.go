@@ -100,9 +100,9 @@ func (s *Store) refreshNotRotatable(db *gorm.DB, key, requestID string) error {
 		return oauth2Error("rotate refresh token", err)
 	}
 	if n == 0 {
-		return oauth2Error(kindRefresh.noun(), ErrNotFound)
+		return unchanged{oauth2Error(kindRefresh.noun(), ErrNotFound)}
 	}
-	return oauth2Error("rotate refresh token: already rotated or revoked", ErrConflict)
+	return unchanged{oauth2Error("rotate refresh token: already rotated or revoked", ErrConflict)}
 }
 
 // commitRotation commits a transaction that never began and holds the

@@ -145,5 +145,28 @@ func TestE2EStatelessClientCredentialsJWT(t *testing.T) {
 			eventually(t, func() bool { return active(a, c, at)["active"] == false && active(b, c, at)["active"] == false },
 				"a deleted client's token is still active")
 		})
+
+		// Last: b is broken after it. A revocation b cannot record is
+		// 503 temporarily_unavailable (RFC 7009 §2.2.1), never a 200 that
+		// would tell the client its token is dead; b answers inactive
+		// for what it cannot check; the token stays active at a.
+		t.Run("database down", func(t *testing.T) {
+			at := grant(t, c)
+			if in := active(b, c, at); in["active"] != true { // b has the client cached
+				t.Fatalf("introspection: %v", in)
+			}
+			if err := b.store.Close(); err != nil {
+				t.Fatal(err)
+			}
+			if st, body := b.authPost(t, c, pathRevoke, url.Values{"token": {at}}); st != http.StatusServiceUnavailable || body["error"] != "temporarily_unavailable" {
+				t.Fatalf("revocation without a database: %d %v", st, body)
+			}
+			if in := active(b, c, at); in["active"] != false {
+				t.Fatalf("introspection without a database: %v", in)
+			}
+			if in := active(a, c, at); in["active"] != true {
+				t.Fatalf("the token after a failed revocation: %v", in)
+			}
+		})
 	})
 }

@@ -163,15 +163,13 @@ func TestLoadEveryScenario(t *testing.T) {
 			// introspected again (storage's access token cache); JWT
 			// access tokens of client_credentials are issued without a
 			// row (oidc/statelessjwt.go); every other token operation
-			// touches the database.
+			// touches the database. The server's own background work
+			// (the mail outbox's poll, garbage collection) may add a
+			// statement to a window of a few hundred operations.
 			switch r.Scenario {
-			case "discovery", "jwks", "cc-jwt-es256", "cc-jwt-rs256":
-				if sv.StatementsPerOp != 0 {
-					t.Errorf("%.2f statements per op", sv.StatementsPerOp)
-				}
-			case "introspect":
+			case "discovery", "jwks", "cc-jwt-es256", "cc-jwt-rs256", "introspect":
 				if sv.StatementsPerOp > 0.1 {
-					t.Errorf("%.2f statements per op: the introspected token is not served from memory", sv.StatementsPerOp)
+					t.Errorf("%.2f statements per op: not served from memory", sv.StatementsPerOp)
 				}
 			default:
 				// At least one each (the window's edges blur it a little).

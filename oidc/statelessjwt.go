@@ -101,37 +101,37 @@ func claimsOf(token string) (statelessClaims, bool) {
 	return cl, cl.GrantType == GrantClientCredentials
 }
 
-// verify checks a stateless token as the package comment says, except the
-// revocation, and returns its claims and client.
-func (v *statelessJWT) verify(ctx context.Context, token string) (statelessClaims, *storage.Client, error) {
+// verify checks a stateless token, whose claims claimsOf read, as the
+// package comment says, except the revocation, and returns its client. The
+// claims are the token's own bytes, which the signature then covers.
+func (v *statelessJWT) verify(ctx context.Context, token string, cl statelessClaims) (*storage.Client, error) {
 	t, err := v.verifier.Decode(ctx, token)
 	if err != nil {
 		var ve *fositejwt.ValidationError
 		if errors.As(err, &ve) && ve.Has(fositejwt.ValidationErrorExpired) {
-			return statelessClaims{}, nil, fosite.ErrTokenExpired
+			return nil, fosite.ErrTokenExpired
 		}
-		return statelessClaims{}, nil, fosite.ErrTokenSignatureMismatch
+		return nil, fosite.ErrTokenSignatureMismatch
 	}
 	if typ, _ := t.Header["typ"].(string); !strings.EqualFold(typ, "at+jwt") {
-		return statelessClaims{}, nil, fosite.ErrRequestUnauthorized.WithHint("The token is not an access token.")
+		return nil, fosite.ErrRequestUnauthorized.WithHint("The token is not an access token.")
 	}
-	cl, ok := claimsOf(token)
-	if !ok || cl.Issuer != v.issuer || cl.JTI == "" || cl.ClientID == "" || cl.Expires == 0 {
-		return cl, nil, fosite.ErrTokenClaim
+	if cl.Issuer != v.issuer || cl.JTI == "" || cl.ClientID == "" || cl.Expires == 0 {
+		return nil, fosite.ErrTokenClaim
 	}
 	client, err := v.clients.get(ctx, cl.ClientID)
 	if errors.Is(err, storage.ErrNotFound) {
-		return cl, nil, fosite.ErrRequestUnauthorized.WithHint("The token's client no longer exists.")
+		return nil, fosite.ErrRequestUnauthorized.WithHint("The token's client no longer exists.")
 	}
 	if err != nil {
-		return cl, nil, fosite.ErrTemporarilyUnavailable.WithWrap(err)
+		return nil, fosite.ErrTemporarilyUnavailable.WithWrap(err)
 	}
 	// A few seconds' leeway: the client may have been created by a
 	// process whose clock runs ahead of this one's.
 	if cl.IssuedAt+clockLeeway < client.CreatedAt.Unix() {
-		return cl, nil, fosite.ErrRequestUnauthorized.WithHint("The token predates its client.")
+		return nil, fosite.ErrRequestUnauthorized.WithHint("The token predates its client.")
 	}
-	return cl, client, nil
+	return client, nil
 }
 
 // introspector routes stateless tokens to statelessJWT and every other to
@@ -143,10 +143,11 @@ type introspector struct {
 
 // IntrospectToken implements fosite.TokenIntrospector.
 func (i *introspector) IntrospectToken(ctx context.Context, token string, use fosite.TokenUse, ar fosite.AccessRequester, scopes []string) (fosite.TokenUse, error) {
-	if _, ok := claimsOf(token); !ok {
+	cl, ok := claimsOf(token)
+	if !ok {
 		return i.next.IntrospectToken(ctx, token, use, ar, scopes)
 	}
-	cl, client, err := i.verify(ctx, token)
+	client, err := i.verify(ctx, token, cl)
 	if err != nil {
 		return "", err
 	}
@@ -211,10 +212,11 @@ type revoker struct {
 // 200); a revocation that could not be recorded is temporarily_unavailable
 // (503, Provider.revoke).
 func (r *revoker) RevokeToken(ctx context.Context, token string, hint fosite.TokenType, client fosite.Client) error {
-	if _, ok := claimsOf(token); !ok {
+	cl, ok := claimsOf(token)
+	if !ok {
 		return r.next.RevokeToken(ctx, token, hint, client)
 	}
-	cl, _, err := r.verify(ctx, token)
+	_, err := r.verify(ctx, token, cl)
 	if err != nil {
 		if errors.Is(err, fosite.ErrTemporarilyUnavailable) {
 			return err

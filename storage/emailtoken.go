@@ -153,7 +153,7 @@ func (s *Store) ConsumeEmailCode(ctx context.Context, id, code, flowID, browser 
 	err = s.db(ctx).Raw(`UPDATE email_tokens SET attempts = attempts + 1,
 		used_at = CASE WHEN code_hash = ? AND flow_id = ? AND browser = ? THEN ? ELSE used_at END
 		WHERE id = ? AND code_hash IS NOT NULL AND used_at IS NULL AND expires_at > ? AND attempts < ?
-		RETURNING *`, s.emailCodeHash(id, code), flowID, browser, now, id, now, MaxEmailCodeAttempts).Scan(&rows).Error
+		RETURNING *`, s.emailCodeHash(id, code), flowID, browser, now, id, now, MaxEmailCodeAttempts).Find(&rows).Error
 	if err != nil {
 		return nil, 0, fmt.Errorf("storage: email code attempt: %w", mapError(err))
 	}
@@ -174,7 +174,7 @@ func (s *Store) consumeEmailToken(ctx context.Context, where string, now time.Ti
 	q := "UPDATE email_tokens SET used_at = ? WHERE " + where +
 		" AND used_at IS NULL AND expires_at > ? AND attempts < ? RETURNING *"
 	params := append(append([]any{now}, args...), now, MaxEmailCodeAttempts)
-	if err := s.db(ctx).Raw(q, params...).Scan(&rows).Error; err != nil {
+	if err := s.db(ctx).Raw(q, params...).Find(&rows).Error; err != nil {
 		return nil, fmt.Errorf("storage: use email token: %w", mapError(err))
 	}
 	if len(rows) != 1 {

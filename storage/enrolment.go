@@ -33,7 +33,7 @@ func (s *Store) GetFactorEnrolment(ctx context.Context, userID string) (FactorEn
     (SELECT count(*) FROM passkeys WHERE user_id = @u) AS passkeys,
     (SELECT count(*) FROM totp_authenticators WHERE user_id = @u AND confirmed_at IS NOT NULL) AS totp,
     (SELECT count(*) FROM backup_codes WHERE user_id = @u AND used_at IS NULL) AS backup_codes`,
-		map[string]any{"u": userID}).Scan(&row).Error
+		map[string]any{"u": userID}).Find(&row).Error
 	if err != nil {
 		return FactorEnrolment{}, fmt.Errorf("storage: factors of %s: %w", userID, mapError(err))
 	}

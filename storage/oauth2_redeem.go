@@ -111,7 +111,7 @@ func (s *Store) commitDeferred(ctx context.Context, t *openTx) (bool, error) {
 		return true, nil
 	}
 	var used int64
-	if err := s.gdb.WithContext(ctx).Raw(q, vars...).Scan(&used).Error; err != nil {
+	if err := s.gdb.WithContext(ctx).Raw(q, vars...).Find(&used).Error; err != nil {
 		return true, oauth2Error("redeem authorization code", err)
 	}
 	if used == 1 {

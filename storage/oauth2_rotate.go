@@ -51,12 +51,12 @@ func (s *Store) rotateRefresh(ctx context.Context, db *gorm.DB, key, requestID s
 	var err error
 	if s.dialect == Postgres {
 		q, vars, _ := rotateStatement(key, requestID, s.now(), nil)
-		err = db.Raw(q, vars...).Scan(&accessSignatures).Error
+		err = db.Raw(q, vars...).Find(&accessSignatures).Error
 	} else {
 		err = db.Raw(`UPDATE oauth2_sessions SET active = ?, rotated_at = ?
 				WHERE kind = ? AND signature = ? AND request_id = ? AND active = ?
 				RETURNING access_signature`,
-			false, s.now(), string(kindRefresh), key, requestID, true).Scan(&accessSignatures).Error
+			false, s.now(), string(kindRefresh), key, requestID, true).Find(&accessSignatures).Error
 	}
 	if err != nil {
 		return oauth2Error("rotate refresh token", err)
@@ -115,7 +115,7 @@ func (s *Store) commitRotation(ctx context.Context, r *deferredRotation, rows []
 		return false, nil
 	}
 	var accessSignatures []string
-	if err := s.gdb.WithContext(ctx).Raw(q, vars...).Scan(&accessSignatures).Error; err != nil {
+	if err := s.gdb.WithContext(ctx).Raw(q, vars...).Find(&accessSignatures).Error; err != nil {
 		return true, oauth2Error("rotate refresh token", err)
 	}
 	s.forgetRotated(r.ctx, r.requestID, accessSignatures)

@@ -130,7 +130,7 @@ RETURNING ` + outboxColumns
 	var rows []outboxRow
 	err := s.db(ctx).Raw(q, map[string]any{
 		"until": utc(now.Add(lease)), "claim": uuid.NewString(), "now": now, "limit": limit,
-	}).Scan(&rows).Error
+	}).Find(&rows).Error
 	if err != nil {
 		return nil, fmt.Errorf("storage: claim mail: %w", mapError(err))
 	}
@@ -260,7 +260,7 @@ func (s *Store) MailCounts(ctx context.Context) (map[string]int64, error) {
 		Status string
 		N      int64
 	}
-	if err := s.db(ctx).Model(&outboxRow{}).Select("status, COUNT(*) AS n").Group("status").Scan(&rows).Error; err != nil {
+	if err := s.db(ctx).Model(&outboxRow{}).Select("status, COUNT(*) AS n").Group("status").Find(&rows).Error; err != nil {
 		return nil, fmt.Errorf("storage: count mail: %w", mapError(err))
 	}
 	out := map[string]int64{MailPending: 0, MailSent: 0, MailDead: 0}

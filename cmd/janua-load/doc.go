@@ -18,12 +18,15 @@
 //
 // `janua-load setup` registers the clients and seeds the users the
 // scenarios need through the janua CLI and writes the fixture file that
-// `janua-load --fixture` reads (bench/run.sh uses both).
+// `janua-load --fixture` reads (bench/run.sh uses both). `janua-load disk`
+// times durable 8 KiB writes (write + fdatasync, as a PostgreSQL commit
+// flushes its log): a disk whose flushes stall for tens of milliseconds
+// bounds every latency percentile above them.
 //
 // Files: main.go (command line), options.go (flags, fixture), runner.go
 // (closed and open loop, latency), scenario.go and scenario_*.go (each
 // scenario's set-up and step), browser.go (a cookie-jar browser for the
 // login page and redirects), provider.go (discovery, JWT checks), server.go
 // (server CPU, memory, statements), report.go (text, JSON, Markdown),
-// setup.go (the fixture).
+// setup.go (the fixture), disk.go (the flush probe).
 package main

@@ -56,6 +56,6 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	root.SetOut(stdout)
 	root.SetErr(stderr)
 	o.flags(root)
-	root.AddCommand(setupCmd(stdout, stderr), waitCmd(stdout), pgschemaCmd(), targetsCmd(stdout), growthCmd(stdout))
+	root.AddCommand(setupCmd(stdout, stderr), waitCmd(stdout), pgschemaCmd(), targetsCmd(stdout), growthCmd(stdout), diskCmd(stdout))
 	return root.ExecuteContext(ctx)
 }

@@ -40,6 +40,7 @@ func (s *Store) BatchOAuth2Inserts(ctx context.Context, fn func(ctx context.Cont
 		if err := s.inserts.insertAll(ctx, b.rows, s.insertJob(b.rows)); err != nil {
 			return oauth2Error("create authorization response rows", err)
 		}
+		s.handOffCodes(ctx, b.rows)
 		return nil
 	}
 	db := s.db(ctx)
@@ -48,6 +49,9 @@ func (s *Store) BatchOAuth2Inserts(ctx context.Context, fn func(ctx context.Cont
 	}
 	if err := s.execOAuth2Insert(ctx, db.Statement.ConnPool, b.rows); err != nil {
 		return oauth2Error("create authorization response rows", err)
+	}
+	if !inTx(ctx) {
+		s.handOffCodes(ctx, b.rows) // committed: the INSERT was its own transaction
 	}
 	return nil
 }

@@ -154,6 +154,11 @@ func (s *Store) loadCodeFamily(ctx context.Context, key string) ([]oauth2Session
 		// The client from the resolver (a cache), as loadOAuth2Row
 		// takes it: the rows alone, without the join's twenty-odd client
 		// columns three times over. A client it does not know is no row.
+		// A code this instance just issued comes from the handoff
+		// (codehandoff.go), without a statement.
+		if rows, ok, err := s.handoff.take(ctx, key, *resolve, s.now()); err != nil || ok {
+			return rows, err
+		}
 		var plain []oauth2Session
 		if err := db.Where("request_id = (?)", id).Find(&plain).Error; err != nil {
 			return nil, err

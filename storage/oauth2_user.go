@@ -26,6 +26,7 @@ func (s *Store) RevokeUserOAuth2Tokens(ctx context.Context, userID string) (int6
 		if m := codeMemoOf(ctx); m != nil {
 			m.reset() // codes of the user turn inactive
 		}
+		s.handoff.clear() // rare: a password reset
 		res := db.Model(&oauth2Session{}).
 			Where("subject = ? AND kind IN ? AND active = ?", userID, []string{string(kindCode), string(kindRefresh)}, true).
 			Update("active", false)

@@ -68,6 +68,9 @@ type Store struct {
 	clientResolver atomic.Pointer[ClientResolver]
 	// tokens, when set, keeps access token rows read (tokencache.go).
 	tokens atomic.Pointer[accessCache]
+	// handoff keeps the rows of codes this instance issued for the token
+	// request that redeems them (codehandoff.go).
+	handoff *codeHandoff
 }
 
 // Open connects to the database named by opts.URL. It does not migrate:
@@ -150,6 +153,7 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 		s.readers = newReaderPool(sqlDB, db.DSN)
 		s.rdb = readerOf(gdb, s.readers)
 	}
+	s.handoff = newCodeHandoff(codeHandoffTTL, codeHandoffMax)
 	s.inserts = newGroupCommit(db.Dialect.groupCommitFlushers(), s.insertOAuth2Rows, s.writeOAuth2Jobs)
 	return s, nil
 }

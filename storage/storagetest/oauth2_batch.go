@@ -1,7 +1,9 @@
 package storagetest
 
 import (
+	"context"
 	"errors"
+	"strings"
 	"sync"
 	"testing"
 
@@ -293,5 +295,118 @@ func testOAuth2Batching(t *testing.T, b Backend) {
 				t.Fatalf("an unknown code through the memo: %v, want ErrNotFound", err)
 			}
 		})
+	}
+}
+
+// testCodeHandoff: the rows of an authorization response written outside a
+// transaction reach the token request that redeems the code without a
+// statement, once; the redemption still refuses a code that changed
+// meanwhile (another instance's revocation), and a replay reads the
+// database.
+func testCodeHandoff(t *testing.T, b Backend) {
+	f := newOAuth2Fixture(t, b)
+	r := memoClients(f.store)
+	if _, err := r(f.ctx, f.client.ID); err != nil { // warm, as the server's cache is
+		t.Fatal(err)
+	}
+	f.store.ResolveClientsWith(r)
+	// authorize writes a code's rows as the authorization endpoint does.
+	const subject = "5f0c7a8e-2d1b-4c3a-9e8f-7a6b5c4d3e2f" // a user ID, as the server's subjects are
+	authorize := func(ctx context.Context) (req *fosite.Request, code, signature string) {
+		t.Helper()
+		req, code, signature = f.request(subject), "code-"+randomHex(16), sig()
+		req.RequestedAt = req.RequestedAt.Add(123456789) // nanoseconds, which the database does not keep
+		err := f.store.BatchOAuth2Inserts(ctx, func(ctx context.Context) error {
+			return errors.Join(
+				f.store.CreateAuthorizeCodeSession(ctx, signature, req),
+				f.store.CreatePKCERequestSession(ctx, signature, req),
+				f.store.CreateOpenIDConnectSession(ctx, code, req))
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return req, code, signature
+	}
+	// read reads the code as the token endpoint does, and counts statements.
+	read := func(signature, code string) (requests []fosite.Requester, statements uint64) {
+		t.Helper()
+		ctx := storage.WithCodeMemo(f.ctx)
+		before := f.store.Stats()
+		for i, get := range []func() (fosite.Requester, error){
+			func() (fosite.Requester, error) {
+				return f.store.GetAuthorizeCodeSession(ctx, signature, openid.NewDefaultSession())
+			},
+			func() (fosite.Requester, error) {
+				return f.store.GetPKCERequestSession(ctx, signature, openid.NewDefaultSession())
+			},
+			func() (fosite.Requester, error) {
+				return f.store.GetOpenIDConnectSession(ctx, code, &fosite.Request{Session: openid.NewDefaultSession()})
+			},
+		} {
+			got, err := get()
+			if err != nil {
+				t.Fatalf("read %d: %v", i, err)
+			}
+			requests = append(requests, got)
+		}
+		return requests, f.store.Stats().Total() - before.Total()
+	}
+
+	req, code, signature := authorize(f.ctx)
+	handed, n := read(signature, code)
+	if n != 0 {
+		t.Fatalf("the token request read its code's rows with %d statements, want 0", n)
+	}
+	again, n := read(signature, code) // a replay: from the database
+	if n != 1 {
+		t.Fatalf("a second token request took %d statements, want 1 (the database)", n)
+	}
+	for i := range handed {
+		h, d := handed[i], again[i]
+		if h.GetID() != req.ID || h.GetID() != d.GetID() || !h.GetRequestedAt().Equal(d.GetRequestedAt()) ||
+			h.GetRequestForm().Encode() != d.GetRequestForm().Encode() || h.GetClient().GetID() != d.GetClient().GetID() ||
+			strings.Join(h.GetGrantedScopes(), " ") != strings.Join(d.GetGrantedScopes(), " ") ||
+			h.GetSession().GetSubject() != d.GetSession().GetSubject() ||
+			!h.GetSession().GetExpiresAt(fosite.AuthorizeCode).Equal(d.GetSession().GetExpiresAt(fosite.AuthorizeCode)) {
+			t.Errorf("read %d: the handoff gave %+v, the database %+v", i, h, d)
+		}
+	}
+
+	// Another instance revokes the code between the authorization
+	// response and the token request: the handoff still has it unused,
+	// the redemption refuses it.
+	_, code, signature = authorize(f.ctx)
+	if _, err := f.raw().ExecContext(f.ctx, f.rebind("UPDATE oauth2_sessions SET active = ? WHERE kind = 'code' AND signature = ?"), false, rowKey(signature)); err != nil {
+		t.Fatal(err)
+	}
+	if _, n := read(signature, code); n != 0 {
+		t.Fatalf("the token request took %d statements, want 0 (the handoff)", n)
+	}
+	if err := f.store.InvalidateAuthorizeCodeSession(f.ctx, signature); !errors.Is(err, fosite.ErrInvalidatedAuthorizeCode) {
+		t.Fatalf("redemption of a code revoked meanwhile: %v, want ErrInvalidatedAuthorizeCode", err)
+	}
+
+	// A password reset on this instance forgets the codes it issued.
+	_, code, signature = authorize(f.ctx)
+	if _, err := f.store.RevokeUserOAuth2Tokens(f.ctx, subject); err != nil {
+		t.Fatal(err)
+	}
+	ctx := storage.WithCodeMemo(f.ctx)
+	if _, err := f.store.GetAuthorizeCodeSession(ctx, signature, openid.NewDefaultSession()); !errors.Is(err, fosite.ErrInvalidatedAuthorizeCode) {
+		t.Fatalf("a code after the password reset: %v, want ErrInvalidatedAuthorizeCode", err)
+	}
+
+	// Rows written in a transaction are not handed off: they are not
+	// committed when the write returns.
+	tx, err := f.store.BeginTX(f.ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, code, signature = authorize(tx)
+	if err := f.store.Commit(tx); err != nil {
+		t.Fatal(err)
+	}
+	if _, n := read(signature, code); n != 1 {
+		t.Fatalf("a code written in a transaction: %d statements, want 1", n)
 	}
 }

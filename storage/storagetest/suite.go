@@ -103,6 +103,7 @@ func Run(t *testing.T, b Backend) {
 		{"OAuth2ClientResolver", testOAuth2ClientResolver},
 		{"OAuth2AccessTokenCache", testOAuth2AccessTokenCache},
 		{"OAuth2Batching", testOAuth2Batching},
+		{"CodeHandoff", testCodeHandoff},
 		{"EmailTokens", testEmailTokens},
 		{"KnownBrowsers", testKnownBrowsers},
 		{"RevokeUserOAuth2Tokens", testRevokeUserOAuth2Tokens},

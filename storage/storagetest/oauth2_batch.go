@@ -387,7 +387,7 @@ func testCodeHandoff(t *testing.T, b Backend) {
 	}
 
 	// A password reset on this instance forgets the codes it issued.
-	_, code, signature = authorize(f.ctx)
+	_, _, signature = authorize(f.ctx)
 	if _, err := f.store.RevokeUserOAuth2Tokens(f.ctx, subject); err != nil {
 		t.Fatal(err)
 	}

@@ -32,6 +32,7 @@ type Store interface {
 	RecordAuditEvent(ctx context.Context, e *storage.AuditEvent) error
 	RevokeBrowserSessionBySID(ctx context.Context, sid string) (userID string, err error)
 	BatchOAuth2Inserts(ctx context.Context, fn func(ctx context.Context) error) error
+	HandedOffCodeUsed(ctx context.Context) (requestID string, used bool, err error)
 	RevokeTokenID(ctx context.Context, jti, clientID string, expiresAt time.Time) error
 	TokenIDRevoked(ctx context.Context, jti string) (bool, error)
 }

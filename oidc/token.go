@@ -57,6 +57,7 @@ func (p *Provider) exchange(c echo.Context, w http.ResponseWriter) (string, erro
 	sess := newSession()
 	ar, err := p.oauth.NewAccessRequest(ctx, r, sess)
 	if err != nil {
+		err = p.replayOfHandedOffCode(ctx, err)
 		p.tokenFailure(c, err)
 		p.oauth.WriteAccessError(ctx, w, ar, err)
 		return "", nil
@@ -142,7 +143,16 @@ func (p *Provider) tokenFailure(c echo.Context, err error) {
 // fosite itself does when the second request comes after the first:
 // the winner's tokens are revoked too. Any other error is returned as is.
 func (p *Provider) lostCodeRace(ctx context.Context, ar fosite.AccessRequester, err error) error {
-	if !ar.GetGrantTypes().ExactOne("authorization_code") || !errors.Is(err, fosite.ErrInvalidatedAuthorizeCode) {
+	if !ar.GetGrantTypes().ExactOne("authorization_code") {
+		return err
+	}
+	if !errors.Is(err, fosite.ErrInvalidatedAuthorizeCode) {
+		if errors.Is(err, fosite.ErrNotFound) {
+			// The code's rows were deleted between its read and its
+			// redemption (its client deleted, on another instance):
+			// nothing issued from it is left to revoke.
+			return fosite.ErrInvalidGrant.WithHint("The authorization code is no longer valid.").WithWrap(err)
+		}
 		return err
 	}
 	if id := ar.GetID(); id != "" {
@@ -150,6 +160,32 @@ func (p *Provider) lostCodeRace(ctx context.Context, ar fosite.AccessRequester, 
 		if rerr != nil {
 			return fosite.ErrServerError.WithWrap(rerr).WithDebug(rerr.Error())
 		}
+	}
+	return fosite.ErrInvalidGrant.WithHint("The authorization code has already been used.").WithWrap(err)
+}
+
+// replayOfHandedOffCode completes a refused token request whose code's
+// rows came from the store's code handoff rather than the database
+// (storage/codehandoff.go): the handoff knows a code as this instance
+// issued it, so fosite could not see that the code was used meanwhile
+// (on another instance) and refused the request for another reason (a
+// wrong PKCE verifier, redirect URI or client) without revoking what was
+// issued from the code, as it does when its read shows the code used
+// (RFC 6749 §4.1.2: the server "SHOULD revoke (when possible) all tokens
+// previously issued based on that authorization code"; §10.5). The
+// database is asked, on this path only; a used code's grant is revoked
+// and the request refused as a replay. Any other error is returned as
+// is.
+func (p *Provider) replayOfHandedOffCode(ctx context.Context, err error) error {
+	id, used, cerr := p.store.HandedOffCodeUsed(ctx)
+	if cerr != nil {
+		return fosite.ErrServerError.WithWrap(cerr).WithDebug(cerr.Error())
+	}
+	if !used {
+		return err
+	}
+	if rerr := errors.Join(p.store.RevokeAccessToken(ctx, id), p.store.RevokeRefreshToken(ctx, id)); rerr != nil {
+		return fosite.ErrServerError.WithWrap(rerr).WithDebug(rerr.Error())
 	}
 	return fosite.ErrInvalidGrant.WithHint("The authorization code has already been used.").WithWrap(err)
 }
@@ -313,12 +349,13 @@ func allowAnyOrigin(w http.ResponseWriter) {
 
 // vanishedClient answers a grant whose client was deleted while this
 // instance still had it cached (the deletion's broadcast had not arrived):
-// the token row's foreign key refuses it, which fosite reports as a server
-// error. The client is dropped from the cache and the request answered as
-// for an unknown client (RFC 6749 §5.2, invalid_client). Any other error
-// is returned as is.
+// the token row's foreign key refuses it (a conflict), or the rows the
+// grant redeems went with the client (not found), which fosite reports as
+// a server error. The client is dropped from the cache and the request
+// answered as for an unknown client (RFC 6749 §5.2, invalid_client). Any
+// other error is returned as is.
 func (p *Provider) vanishedClient(ctx context.Context, ar fosite.AccessRequester, err error) error {
-	if !errors.Is(err, storage.ErrConflict) || ar.GetClient() == nil {
+	if !(errors.Is(err, storage.ErrConflict) || errors.Is(err, storage.ErrNotFound)) || ar.GetClient() == nil {
 		return err
 	}
 	id := ar.GetClient().GetID()

@@ -150,6 +150,7 @@ func (s *Store) UpdateClient(ctx context.Context, c *Client) error {
 func (s *Store) DeleteClient(ctx context.Context, id string) error {
 	res := s.db(ctx).Where("id = ?", id).Delete(&Client{})
 	s.forgetAccess(ctx, "*") // its tokens went with it (foreign key); rare
+	s.handoff.clear()        // and its codes
 	if err := res.Error; err != nil {
 		return fmt.Errorf("storage: delete client %s: %w", id, mapError(err))
 	}

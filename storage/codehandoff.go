@@ -24,6 +24,13 @@ import (
 // §4.1.2, oidc's lostCodeRace). A request whose token request lands on
 // another instance reads the database there, and this entry expires
 // unused.
+//
+// One thing a read from the database does that the handoff cannot: show a
+// replayed code as used before fosite checks the rest of the request, so
+// that even a replay without the PKCE verifier revokes the tokens issued
+// from the code (RFC 6749 §4.1.2 and §10.5). A token request refused after
+// its code came from the handoff therefore asks the database about the
+// code (HandedOffCodeUsed), on that refusal's path only.
 
 // codeHandoffTTL is how long an issued code's rows wait to be taken: far
 // longer than a client takes to redeem a code, far shorter than a code
@@ -31,7 +38,7 @@ import (
 const codeHandoffTTL = 30 * time.Second
 
 // codeHandoffMax bounds the codes kept (a code's rows are 2-3 KB); beyond
-// it the oldest-expiring go first.
+// it the oldest go first.
 const codeHandoffMax = 1024
 
 // codeHandoff holds the rows of codes this instance issued, by the code's
@@ -42,6 +49,10 @@ type codeHandoff struct {
 
 	mu    sync.Mutex
 	codes map[string]handoffEntry
+	// queue is the keys in the order they were put, which is the order
+	// they expire in (one TTL for all); a key taken early stays in it
+	// until its time comes or the queue is compacted.
+	queue []queuedCode
 }
 
 type handoffEntry struct {
@@ -53,19 +64,24 @@ type handoffEntry struct {
 	expires time.Time
 }
 
+type queuedCode struct {
+	key     string
+	expires time.Time
+}
+
 func newCodeHandoff(ttl time.Duration, maxCodes int) *codeHandoff {
 	return &codeHandoff{ttl: ttl, max: maxCodes, codes: map[string]handoffEntry{}}
 }
 
 // put keeps rows (committed: the rows of an authorization response) under
-// the key of their code, one entry per request that has a code row.
-// resolve gives each row's client; a row whose client it cannot give keeps
-// its whole code out.
+// the key of their code, one entry per request that has a code row, each
+// row a copy. resolve gives each row's client; a row whose client it
+// cannot give keeps its whole code out.
 func (h *codeHandoff) put(ctx context.Context, rows []oauth2Session, resolve ClientResolver, now time.Time) {
 	families := map[string][]oauth2Session{}
 	for _, r := range rows {
 		if memoised(oauth2Kind(r.Kind)) {
-			families[r.RequestID] = append(families[r.RequestID], r)
+			families[r.RequestID] = append(families[r.RequestID], oauth2SessionClient{Row: r}.clone().Row)
 		}
 	}
 	entries := map[string]handoffEntry{}
@@ -92,30 +108,54 @@ func (h *codeHandoff) put(ctx context.Context, rows []oauth2Session, resolve Cli
 	}
 	h.mu.Lock()
 	defer h.mu.Unlock()
+	h.expire(now)
 	for key, e := range entries {
-		if len(h.codes) >= h.max {
-			h.evict(now)
+		for len(h.codes) >= h.max {
+			if !h.dropOldest() {
+				break
+			}
 		}
 		h.codes[key] = e
+		h.queue = append(h.queue, queuedCode{key, e.expires})
+	}
+	if len(h.queue) > 4*h.max {
+		h.compact()
 	}
 }
 
-// evict makes room: the expired entries go, or if none has, the one that
-// expires first. h.mu is held.
-func (h *codeHandoff) evict(now time.Time) {
-	oldest, at := "", time.Time{}
-	for k, e := range h.codes {
-		if !now.Before(e.expires) {
-			delete(h.codes, k)
-			continue
-		}
-		if oldest == "" || e.expires.Before(at) {
-			oldest, at = k, e.expires
+// expire drops the entries whose time has come. h.mu is held.
+func (h *codeHandoff) expire(now time.Time) {
+	for len(h.queue) > 0 && !now.Before(h.queue[0].expires) {
+		h.dropOldest()
+	}
+}
+
+// dropOldest removes the queue's first key, and its entry if that is
+// still the one the key was queued for; false when the queue is empty.
+// h.mu is held.
+func (h *codeHandoff) dropOldest() bool {
+	if len(h.queue) == 0 {
+		return false
+	}
+	q := h.queue[0]
+	h.queue[0] = queuedCode{}
+	h.queue = h.queue[1:]
+	if e, ok := h.codes[q.key]; ok && e.expires.Equal(q.expires) {
+		delete(h.codes, q.key)
+	}
+	return true
+}
+
+// compact rebuilds the queue from the entries still kept, in order. h.mu
+// is held.
+func (h *codeHandoff) compact() {
+	live := make([]queuedCode, 0, len(h.codes))
+	for _, q := range h.queue {
+		if e, ok := h.codes[q.key]; ok && e.expires.Equal(q.expires) {
+			live = append(live, q)
 		}
 	}
-	if len(h.codes) >= h.max && oldest != "" {
-		delete(h.codes, oldest)
-	}
+	h.queue = live
 }
 
 // take removes and returns the rows kept under the code or PKCE key key,
@@ -124,6 +164,7 @@ func (h *codeHandoff) evict(now time.Time) {
 // database).
 func (h *codeHandoff) take(ctx context.Context, key string, resolve ClientResolver, now time.Time) (rows []oauth2SessionClient, ok bool, err error) {
 	h.mu.Lock()
+	h.expire(now)
 	e, found := h.codes[key]
 	delete(h.codes, key)
 	h.mu.Unlock()
@@ -152,6 +193,7 @@ func (h *codeHandoff) clear() {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	clear(h.codes)
+	h.queue = nil
 }
 
 // handOffCodes keeps the committed rows of an authorization response for
@@ -165,4 +207,32 @@ func (s *Store) handOffCodes(ctx context.Context, rows []oauth2Session) {
 	}
 	// The rows' times are already as the database keeps them (utc).
 	s.handoff.put(ctx, rows, *resolve, s.now())
+}
+
+// HandedOffCodeUsed tells a token request whose code's rows came from the
+// code handoff (in ctx's code memo) whether the database holds that code
+// as used, and the code's request ID (the grant whose tokens a replay
+// revokes). It reads nothing, and says not used, when the code did not
+// come from the handoff (fosite read the database itself) or is gone.
+func (s *Store) HandedOffCodeUsed(ctx context.Context) (requestID string, used bool, err error) {
+	m := codeMemoOf(ctx)
+	if m == nil {
+		return "", false, nil
+	}
+	m.mu.Lock()
+	key := m.handedOff
+	m.mu.Unlock()
+	if key == "" {
+		return "", false, nil
+	}
+	var rows []oauth2Session
+	err = s.gdb.WithContext(ctx).Select("request_id", "active").
+		Where("kind = ? AND signature = ?", string(kindCode), key).Limit(1).Find(&rows).Error
+	if err != nil {
+		return "", false, oauth2Error(kindCode.noun(), err)
+	}
+	if len(rows) == 0 {
+		return "", false, nil
+	}
+	return rows[0].RequestID, !rows[0].Active, nil
 }

@@ -39,6 +39,17 @@ type memoKey struct {
 type codeMemo struct {
 	mu   sync.Mutex
 	rows map[memoKey]*oauth2SessionClient
+	// handedOff is the row key of a code whose rows came from the code
+	// handoff, not the database (codehandoff.go).
+	handedOff string
+}
+
+// markHandedOff records that the rows of the code under key came from the
+// code handoff.
+func (m *codeMemo) markHandedOff(key string) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.handedOff = key
 }
 
 // WithCodeMemo returns a context in which the reads of an authorization
@@ -157,6 +168,9 @@ func (s *Store) loadCodeFamily(ctx context.Context, key string) ([]oauth2Session
 		// A code this instance just issued comes from the handoff
 		// (codehandoff.go), without a statement.
 		if rows, ok, err := s.handoff.take(ctx, key, *resolve, s.now()); err != nil || ok {
+			if m := codeMemoOf(ctx); ok && m != nil {
+				m.markHandedOff(key)
+			}
 			return rows, err
 		}
 		var plain []oauth2Session

@@ -12,11 +12,11 @@ type StatementKind int
 
 // The kinds of statements Stats counts.
 const (
-	StatementQuery    StatementKind = iota // SELECT through Find, Take, First …
+	StatementQuery    StatementKind = iota // read through Find, Take, First … (a SELECT, or an UPDATE … RETURNING read with Find)
 	StatementCreate                        // INSERT (one per batch)
 	StatementUpdate                        // UPDATE
 	StatementDelete                        // DELETE
-	StatementRow                           // Row / Rows / Scan
+	StatementRow                           // Row / Rows (the store reads results with Find: gorm's Scan logs parameters)
 	StatementRaw                           // Exec of hand-written SQL
 	StatementBegin                         // BEGIN
 	StatementCommit                        // COMMIT

@@ -9,6 +9,7 @@ import (
 	"io"
 	"io/fs"
 	"strings"
+	"sync"
 )
 
 //go:embed pages/*.html locales mail
@@ -28,9 +29,27 @@ type Options struct {
 // Set is the parsed pages and message catalogues, safe for concurrent
 // rendering.
 type Set struct {
-	pages map[string]*template.Template
+	pages map[string]*page
 	mails mails
 	messages
+}
+
+// page is one page's template, built on its first rendering: each is a
+// deep copy of the layout and every partial (html/template's Clone copies
+// the parse trees it escapes), about 200 KB a page, and most pages of a
+// running server are never shown (the idle server's memory, issue 6).
+// New has already built every page once, so a source that does not parse
+// fails at start, not at the first request.
+type page struct {
+	once  sync.Once
+	build func() (*template.Template, error)
+	t     *template.Template
+	err   error
+}
+
+func (p *page) template() (*template.Template, error) {
+	p.once.Do(func() { p.t, p.err = p.build(); p.build = nil })
+	return p.t, p.err
 }
 
 // Brand is what a page shows of the deployment (or, later, the
@@ -124,7 +143,7 @@ func New(o Options) (*Set, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Set{pages: map[string]*template.Template{}, mails: ms, messages: msgs}
+	s := &Set{pages: map[string]*page{}, mails: ms, messages: msgs}
 	for _, e := range entries {
 		name := e.Name()
 		if name == layoutFile || strings.HasPrefix(name, "_") || !strings.HasSuffix(name, ".html") {
@@ -134,11 +153,17 @@ func New(o Options) (*Set, error) {
 		if err != nil {
 			return nil, fmt.Errorf("templates: %w", err)
 		}
-		t, err := template.Must(layout.Clone()).Parse(string(src))
-		if err != nil {
-			return nil, fmt.Errorf("templates: %s: %w", name, err)
+		build := func() (*template.Template, error) {
+			t, err := template.Must(layout.Clone()).Parse(string(src))
+			if err != nil {
+				return nil, fmt.Errorf("templates: %s: %w", name, err)
+			}
+			return t, nil
 		}
-		s.pages[strings.TrimSuffix(name, ".html")] = t
+		if _, err := build(); err != nil { // checked now, kept for later
+			return nil, err
+		}
+		s.pages[strings.TrimSuffix(name, ".html")] = &page{build: build}
 	}
 	return s, nil
 }
@@ -146,9 +171,13 @@ func New(o Options) (*Set, error) {
 // Render writes the named page ("error", "notfound", ...) to w. The page is
 // rendered into a buffer first, so a template error never leaves half a page.
 func (s *Set) Render(w io.Writer, name string, p Page) error {
-	t, ok := s.pages[name]
+	pg, ok := s.pages[name]
 	if !ok {
 		return fmt.Errorf("templates: no page %q", name)
+	}
+	t, err := pg.template()
+	if err != nil {
+		return err
 	}
 	p.Lang = s.supported(p.Lang)
 	p.catalogue, p.fallback = s.catalogues[p.Lang], s.catalogues[defaultLanguage]
@@ -159,7 +188,7 @@ func (s *Set) Render(w io.Writer, name string, p Page) error {
 	if err := t.ExecuteTemplate(&buf, layoutFile, p); err != nil {
 		return fmt.Errorf("templates: render %s: %w", name, err)
 	}
-	_, err := buf.WriteTo(w)
+	_, err = buf.WriteTo(w)
 	return err
 }
 

@@ -155,7 +155,14 @@ func (p *Provider) lostCodeRace(ctx context.Context, ar fosite.AccessRequester, 
 		}
 		return err
 	}
-	if id := ar.GetID(); id != "" {
+	return p.refuseUsedCode(ctx, ar.GetID(), err)
+}
+
+// refuseUsedCode answers a code used more than once: the grant issued from
+// it (request ID id) is revoked and the request refused with
+// invalid_grant, as fosite answers a replay it sees (RFC 6749 §4.1.2).
+func (p *Provider) refuseUsedCode(ctx context.Context, id string, err error) error {
+	if id != "" {
 		rerr := errors.Join(p.store.RevokeAccessToken(ctx, id), p.store.RevokeRefreshToken(ctx, id))
 		if rerr != nil {
 			return fosite.ErrServerError.WithWrap(rerr).WithDebug(rerr.Error())
@@ -184,10 +191,7 @@ func (p *Provider) replayOfHandedOffCode(ctx context.Context, err error) error {
 	if !used {
 		return err
 	}
-	if rerr := errors.Join(p.store.RevokeAccessToken(ctx, id), p.store.RevokeRefreshToken(ctx, id)); rerr != nil {
-		return fosite.ErrServerError.WithWrap(rerr).WithDebug(rerr.Error())
-	}
-	return fosite.ErrInvalidGrant.WithHint("The authorization code has already been used.").WithWrap(err)
+	return p.refuseUsedCode(ctx, id, err)
 }
 
 // inflightMargin is how much longer a refresh's in-flight marker lives

@@ -240,20 +240,9 @@ func testOAuth2Batching(t *testing.T, b Backend) {
 			}
 			ctx := storage.WithCodeMemo(f.ctx)
 			before := f.store.Stats()
-			for i, get := range []func() (fosite.Requester, error){
-				func() (fosite.Requester, error) {
-					return f.store.GetAuthorizeCodeSession(ctx, signature, openid.NewDefaultSession())
-				},
-				func() (fosite.Requester, error) {
-					return f.store.GetPKCERequestSession(ctx, signature, openid.NewDefaultSession())
-				},
-				func() (fosite.Requester, error) {
-					return f.store.GetAuthorizeCodeSession(ctx, signature, openid.NewDefaultSession())
-				},
-				func() (fosite.Requester, error) {
-					return f.store.GetOpenIDConnectSession(ctx, code, &fosite.Request{Session: openid.NewDefaultSession()})
-				},
-			} {
+			reads := f.codeReads(ctx, signature, code)
+			// The code twice, as fosite reads it.
+			for i, get := range []func() (fosite.Requester, error){reads[0], reads[1], reads[0], reads[2]} {
 				got, err := get()
 				if err != nil || got.GetID() != req.ID || got.GetSession().GetSubject() != "alice" || got.GetClient().GetID() != "rp" {
 					t.Fatalf("read %d: %+v, %v", i, got, err)
@@ -330,19 +319,8 @@ func testCodeHandoff(t *testing.T, b Backend) {
 	// read reads the code as the token endpoint does, and counts statements.
 	read := func(signature, code string) (requests []fosite.Requester, statements uint64) {
 		t.Helper()
-		ctx := storage.WithCodeMemo(f.ctx)
 		before := f.store.Stats()
-		for i, get := range []func() (fosite.Requester, error){
-			func() (fosite.Requester, error) {
-				return f.store.GetAuthorizeCodeSession(ctx, signature, openid.NewDefaultSession())
-			},
-			func() (fosite.Requester, error) {
-				return f.store.GetPKCERequestSession(ctx, signature, openid.NewDefaultSession())
-			},
-			func() (fosite.Requester, error) {
-				return f.store.GetOpenIDConnectSession(ctx, code, &fosite.Request{Session: openid.NewDefaultSession()})
-			},
-		} {
+		for i, get := range f.codeReads(storage.WithCodeMemo(f.ctx), signature, code) {
 			got, err := get()
 			if err != nil {
 				t.Fatalf("read %d: %v", i, err)
@@ -408,5 +386,21 @@ func testCodeHandoff(t *testing.T, b Backend) {
 	}
 	if _, n := read(signature, code); n != 1 {
 		t.Fatalf("a code written in a transaction: %d statements, want 1", n)
+	}
+}
+
+// codeReads are the token endpoint's reads of a code's rows: the code, its
+// PKCE request and its OpenID Connect request.
+func (f *oauth2Fixture) codeReads(ctx context.Context, signature, code string) []func() (fosite.Requester, error) {
+	return []func() (fosite.Requester, error){
+		func() (fosite.Requester, error) {
+			return f.store.GetAuthorizeCodeSession(ctx, signature, openid.NewDefaultSession())
+		},
+		func() (fosite.Requester, error) {
+			return f.store.GetPKCERequestSession(ctx, signature, openid.NewDefaultSession())
+		},
+		func() (fosite.Requester, error) {
+			return f.store.GetOpenIDConnectSession(ctx, code, &fosite.Request{Session: openid.NewDefaultSession()})
+		},
 	}
 }
